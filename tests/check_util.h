@@ -6,14 +6,19 @@
 #include <check.h>
 #include <stdlib.h>
 
+static inline int ck_run_suite(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #define CK_RUN_SUITE(make_suite)                                         \
 	int main(void)                                                   \
 	{                                                                \
-		SRunner *sr = srunner_create(make_suite());              \
-		srunner_run_all(sr, CK_NORMAL);                          \
-		int failed = srunner_ntests_failed(sr);                  \
-		srunner_free(sr);                                        \
-		return failed ? EXIT_FAILURE : EXIT_SUCCESS;             \
+		return ck_run_suite(make_suite());                       \
 	}
 
 #endif
