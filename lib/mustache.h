@@ -60,7 +60,10 @@ mustache_set_t *mustache_set_new(void);
 void mustache_set_free(mustache_set_t *set);
 
 /* Compiles src under name (e.g. "site/page") into the set, replacing any
- * template of that name.  Returns 0, or ERR_INVALID with *err filled. */
+ * template of that name.  Returns 0, or ERR_INVALID with *err filled
+ * (1-based line and column of the offending tag: unclosed tag or section,
+ * mismatched close, bad delimiter change, empty or spaced name, sections
+ * nested deeper than 64).  err may be NULL.  src is copied. */
 int mustache_set_add(mustache_set_t *set, const char *name, const char *src,
 		     size_t len, mustache_error_t *err) WARN_UNUSED;
 
@@ -72,10 +75,19 @@ int mustache_set_load_dir(mustache_set_t *set, const char *dir,
 
 bool mustache_set_has(const mustache_set_t *set, const char *name);
 
+/* Bounds the work of one render: nodes visited plus section iterations
+ * (default 16M, 0 restores it).  A render that would exceed it fails with
+ * ERR_TOO_LARGE, so templates that recurse without output, or lists
+ * nested in themselves, cannot spin a responder. */
+void mustache_set_max_steps(mustache_set_t *set, unsigned long steps);
+
 /* Renders template name with root as the context into out.  Partials and
  * parents are looked up by name in the same set (a missing one renders as
  * empty, as the spec says).  Errors: ERR_NOT_FOUND (no such template),
- * ERR_TOO_LARGE (out's cap, or nesting deeper than 64 levels). */
+ * ERR_TOO_LARGE (out's cap, nesting deeper than 64 levels, or the step
+ * budget); on error out is put back to its length before the call.
+ * Allocates nothing but out's growth; safe to call from many threads on
+ * one read-only set. */
 int mustache_render(const mustache_set_t *set, const char *name,
 		    const mustache_data_t *data, const void *root,
 		    buf_t *out) WARN_UNUSED;
