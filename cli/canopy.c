@@ -21,6 +21,7 @@ static const struct {
 	command_fn fn;
 	const char *usage;
 } commands[] = {
+	{"jobs", cmd_jobs, "jobs list|show|retry|cancel|stats|enqueue ...  operate the job queue"},
 	{"migrate", cmd_migrate, "migrate                      apply pending migrations"},
 	{"seed", cmd_seed, "seed [--demo] [--tenants N]  create the demo tenant and N generated tenants"},
 };

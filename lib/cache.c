@@ -169,10 +169,12 @@ void cache_invalidate(cache_t *c)
 	atomic_fetch_add(&c->gen, 1);
 }
 
+/* Both directions start a new generation: a render that began while the
+ * cache was off may have read rows whose change notification was lost
+ * with the connection, so it must not be stored once the cache is on. */
 void cache_set_enabled(cache_t *c, bool enabled)
 {
-	if (!enabled)
-		cache_invalidate(c);
+	cache_invalidate(c);
 	atomic_store(&c->enabled, enabled);
 }
 

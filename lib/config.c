@@ -188,7 +188,20 @@ int config_load(config_t *cfg, char *err, size_t errlen)
 		      &cfg->responder_threads, err, errlen) ||
 	    parse_int("CANOPY_DEPLOYER_WORKERS",
 		      lookup("CANOPY_DEPLOYER_WORKERS", "4"), 1, 256,
-		      &cfg->deployer_workers, err, errlen))
+		      &cfg->deployer_workers, err, errlen) ||
+	    parse_int("CANOPY_JOB_LEASE_SECONDS",
+		      lookup("CANOPY_JOB_LEASE_SECONDS", "30"), 2, 3600,
+		      &cfg->job_lease_seconds, err, errlen) ||
+	    parse_int("CANOPY_JOB_POLL_MS", lookup("CANOPY_JOB_POLL_MS", "1000"),
+		      10, 60000, &cfg->job_poll_ms, err, errlen) ||
+	    parse_int("CANOPY_JOB_RETENTION_HOURS",
+		      lookup("CANOPY_JOB_RETENTION_HOURS", "168"), 1, 87600,
+		      &cfg->job_retention_hours, err, errlen) ||
+	    parse_int("CANOPY_DRAIN_SECONDS", lookup("CANOPY_DRAIN_SECONDS", "10"),
+		      0, 3600, &cfg->drain_seconds, err, errlen) ||
+	    parse_int("CANOPY_DEPLOYER_TEST_KINDS",
+		      lookup("CANOPY_DEPLOYER_TEST_KINDS", "0"), 0, 1,
+		      &cfg->deployer_test_kinds, err, errlen))
 		return ERR_INVALID;
 	return 0;
 }

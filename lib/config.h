@@ -26,6 +26,12 @@ typedef struct {
 	const char *log_level;      /* LOG_LEVEL */
 	int responder_threads;      /* CANOPY_RESPONDER_THREADS */
 	int deployer_workers;       /* CANOPY_DEPLOYER_WORKERS */
+	int job_lease_seconds;      /* CANOPY_JOB_LEASE_SECONDS: claim lease */
+	int job_poll_ms;            /* CANOPY_JOB_POLL_MS: idle poll fallback */
+	int job_retention_hours;    /* CANOPY_JOB_RETENTION_HOURS: then pruned */
+	int drain_seconds;          /* CANOPY_DRAIN_SECONDS: shutdown deadline */
+	int deployer_test_kinds;    /* CANOPY_DEPLOYER_TEST_KINDS: 1 enables the
+				     * fail and record kinds (tests only) */
 	const char *nchan_publish_url; /* CANOPY_NCHAN_PUBLISH_URL */
 	/* AI and builder */
 	const char *openai_api_key;  /* OPENAI_API_KEY (secret) */

@@ -17,6 +17,7 @@ struct db {
 	int nprepared;
 	char error[512];
 	char sqlstate[6];
+	unsigned generation; /* successful connects so far */
 };
 
 static void set_error(db_t *db, const char *msg, const char *state)
@@ -48,6 +49,7 @@ static bool connect_now(db_t *db)
 		return false;
 	}
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+	db->generation++;
 	return true;
 }
 
@@ -309,4 +311,9 @@ int db_rows(const PGresult *res)
 PGconn *db_conn(db_t *db)
 {
 	return db->conn;
+}
+
+unsigned db_generation(const db_t *db)
+{
+	return db->generation;
 }

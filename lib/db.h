@@ -89,4 +89,10 @@ int db_rows(const PGresult *res);
  * (COPY, pipeline mode). NULL when disconnected. */
 PGconn *db_conn(db_t *db);
 
+/* Counts successful connects: a change tells a caller that the session
+ * was replaced (by a reconnect, possibly inside db_exec's retry), so
+ * anything tied to the old session (LISTEN, a statement whose reply was
+ * lost) must be checked again. */
+unsigned db_generation(const db_t *db);
+
 #endif

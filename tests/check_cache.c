@@ -88,8 +88,12 @@ START_TEST(disabled_cache_misses)
 	cache_set_enabled(c, false);
 	ck_assert_ptr_null(cache_get(c, STR("k")));
 	ck_assert(!cache_put(c, STR("k"), cache_generation(c), val("y"), free));
+	uint64_t gen_while_off = cache_generation(c);
 	cache_set_enabled(c, true);
 	ck_assert_ptr_null(cache_get(c, STR("k"))); /* flushed by the outage */
+	/* a render begun while the cache was off must not be stored */
+	ck_assert(!cache_put(c, STR("k"), gen_while_off, val("z"), free));
+	ck_assert(cache_put(c, STR("k"), cache_generation(c), val("w"), free));
 	cache_free(c);
 }
 END_TEST
