@@ -85,12 +85,6 @@ static void security_headers(http_response_t *resp, const char *csp)
 			"camera=(), microphone=(), geolocation=(), interest-cohort=()");
 }
 
-static bool etag_matches(const http_request_t *req, const char *etag)
-{
-	str_t inm = http_header(req, STR("If-None-Match"));
-	return inm.len && (str_eq_c(inm, etag) || str_eq_c(inm, "*"));
-}
-
 static void send_page(worker_t *w, const http_request_t *req,
 		      const site_page_t *page)
 {
@@ -100,7 +94,7 @@ static void send_page(worker_t *w, const http_request_t *req,
 	security_headers(&resp, page->csp);
 	set_header(&resp, "Cache-Control", "no-cache");
 	set_header(&resp, "ETag", page->etag);
-	if (page->status == 200 && etag_matches(req, page->etag)) {
+	if (page->status == 200 && http_etag_matches(http_header(req, STR("If-None-Match")), page->etag)) {
 		resp.status = 304;
 	} else {
 		resp.status = page->status;

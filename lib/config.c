@@ -184,7 +184,7 @@ int config_load(config_t *cfg, char *err, size_t errlen)
 	if (parse_int("CANOPY_HTTPS_PORT", lookup("CANOPY_HTTPS_PORT", "443"), 1,
 		      65535, &cfg->https_port, err, errlen) ||
 	    parse_int("CANOPY_RESPONDER_THREADS",
-		      lookup("CANOPY_RESPONDER_THREADS", "8"), 1, 256,
+		      lookup("CANOPY_RESPONDER_THREADS", "32"), 1, 256,
 		      &cfg->responder_threads, err, errlen) ||
 	    parse_int("CANOPY_DEPLOYER_WORKERS",
 		      lookup("CANOPY_DEPLOYER_WORKERS", "4"), 1, 256,

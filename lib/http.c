@@ -108,6 +108,32 @@ static inline char cgi_char(char c)
 	return c == '-' ? '_' : c;
 }
 
+/* The opaque part of an entity tag without a weakness prefix. */
+static str_t etag_opaque(str_t tag)
+{
+	tag = str_trim(tag);
+	if (tag.len >= 2 && tag.p[0] == 'W' && tag.p[1] == '/')
+		tag = str_sub(tag, 2, tag.len - 2);
+	return tag;
+}
+
+bool http_etag_matches(str_t if_none_match, const char *etag)
+{
+	str_t want = etag_opaque(str_c(etag));
+	str_t rest = str_trim(if_none_match);
+	if (!rest.p || rest.len == 0 || want.len == 0)
+		return false;
+	if (str_eq_c(rest, "*"))
+		return true;
+	while (rest.p) {
+		str_t item;
+		rest = str_cut(rest, ',', &item);
+		if (str_eq(etag_opaque(item), want))
+			return true;
+	}
+	return false;
+}
+
 str_t http_header(const http_request_t *req, str_t name)
 {
 	if (name.len == 0)

@@ -119,6 +119,12 @@ int http_request_init(http_request_t *req, arena_t *arena, char **envp)
  * read CONTENT_TYPE/CONTENT_LENGTH).  p == NULL when absent. */
 str_t http_header(const http_request_t *req, str_t name);
 
+/* Whether an If-None-Match value matches our entity tag etag (quoted,
+ * e.g. "\"abc\""): "*", or a comma-separated list with an equal tag under
+ * the weak comparison of RFC 9110 8.8.3.2, so W/"abc" matches too (nginx's
+ * gzip filter weakens the tags it passes on). */
+bool http_etag_matches(str_t if_none_match, const char *etag);
+
 /* Any FastCGI param by its exact name ("SERVER_NAME"); p == NULL when
  * absent. */
 str_t http_fcgi_param(const http_request_t *req, const char *name);

@@ -104,6 +104,21 @@ START_TEST(plain_request_allocates_almost_nothing)
 }
 END_TEST
 
+START_TEST(etags_match_weakly_and_in_lists)
+{
+	const char *tag = "\"v1-abc\"";
+	ck_assert(http_etag_matches(STR("\"v1-abc\""), tag));
+	ck_assert(http_etag_matches(STR("W/\"v1-abc\""), tag));
+	ck_assert(http_etag_matches(STR("\"x\", W/\"v1-abc\" "), tag));
+	ck_assert(http_etag_matches(STR(" * "), tag));
+	ck_assert(!http_etag_matches(STR("\"v1-abd\""), tag));
+	ck_assert(!http_etag_matches(STR("v1-abc"), tag));
+	ck_assert(!http_etag_matches(STR(""), tag));
+	ck_assert(!http_etag_matches(STR_NULL, tag));
+	ck_assert(!http_etag_matches(STR(",,,"), tag));
+}
+END_TEST
+
 START_TEST(hostile_hosts_are_refused)
 {
 	char long_label[80], long_host[320];
@@ -1265,6 +1280,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, malformed_or_huge_query_is_reported);
 	tcase_add_test(tc, form_fields);
 	tcase_add_test(tc, cookies_are_parsed_tolerantly);
+	tcase_add_test(tc, etags_match_weakly_and_in_lists);
 	tcase_add_test(tc, multipart_valid);
 	tcase_add_test(tc, multipart_errors);
 	suite_add_tcase(s, tc);
