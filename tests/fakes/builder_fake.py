@@ -89,6 +89,11 @@ def graph_problem(g):
         if n["id"] in ids:
             return "graph.nodes[%d]: duplicate id '%s'" % (i, n["id"])
         ids.add(n["id"])
+    # Canopy graphs give triggers ids in the same space as nodes, and
+    # edges start at them.
+    for t in g["triggers"]:
+        if isinstance(t, dict) and isinstance(t.get("id"), str):
+            ids.add(t["id"])
     for i, e in enumerate(g["edges"]):
         if not isinstance(e, dict) or e.get("fromNodeId") not in ids or \
                 e.get("toNodeId") not in ids:
