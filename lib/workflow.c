@@ -958,6 +958,11 @@ static const char *const operators[] = {
 	"equals", "notEquals", "contains", "notContains", "startsWith",
 	"endsWith", "gt", "gte", "lt", "lte", "isEmpty", "isNotEmpty", NULL};
 
+const char *const *workflow_condition_operators(void)
+{
+	return operators;
+}
+
 static void check_conditions(gctx_t *g, const json_t *v, const char *ptr)
 {
 	if (!json_is_array(v) || json_array_size(v) == 0) {

@@ -87,6 +87,10 @@ const workflow_type_t *workflow_vocab(size_t *count);
 /* The entry for a node or trigger type, or NULL. */
 const workflow_type_t *workflow_vocab_find(const char *type);
 
+/* The operators a condition (WORKFLOW_IN_CONDITIONS) may use, as a
+ * NULL-terminated static list. */
+const char *const *workflow_condition_operators(void);
+
 /* ------------------------------------------------------------ hosts */
 
 typedef struct workflow_hosts workflow_hosts_t;
