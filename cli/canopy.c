@@ -2,6 +2,8 @@
  *
  *   canopy migrate                      apply pending sql/ migrations
  *   canopy seed [--demo] [--tenants N]  demo tenant and N benchmark tenants
+ *   canopy apikey create --tenant SLUG [--name NAME] | list --tenant SLUG
+ *                | revoke ID                API keys (printed once)
  *   canopy jobs list|show|retry|cancel|stats|enqueue ...
  *
  * Configuration comes from the environment (and CANOPY_CONFIG), like the
@@ -21,6 +23,7 @@ static const struct {
 	command_fn fn;
 	const char *usage;
 } commands[] = {
+	{"apikey", cmd_apikey, "apikey create|list|revoke ...  API keys of tenants (shown once)"},
 	{"jobs", cmd_jobs, "jobs list|show|retry|cancel|stats|enqueue ...  operate the job queue"},
 	{"migrate", cmd_migrate, "migrate                      apply pending migrations"},
 	{"seed", cmd_seed, "seed [--demo] [--tenants N]  create the demo tenant and N generated tenants"},

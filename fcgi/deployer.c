@@ -21,7 +21,10 @@
 #include <unistd.h>
 
 #include "deployer.h"
+#include "http_client.h"
 #include "log.h"
+#include "publish.h"
+#include "workflow_jobs.h"
 
 #define STOP_GRACE_MS 2000
 #define HTTP_STOP_MS 2000
@@ -87,6 +90,15 @@ static int load(app_t *app)
 	if (!probe)
 		return -1; /* db_open logged why */
 	db_close(probe);
+	/* The workflow jobs call OpenAI and the builder and publish status:
+	 * their hosts are allowed, and the schema they validate with is
+	 * compiled now, so a broken one stops the start. */
+	http_client_allow_config(&app->cfg);
+	publish_init(&app->cfg);
+	if (workflow_jobs_init(&app->cfg, false, err, sizeof err) != 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	app->handlers = deployer_handlers(&app->cfg, &app->nhandlers);
 	app->kinds = xcalloc((size_t)app->nhandlers, sizeof(char *));
 	for (int i = 0; i < app->nhandlers; i++)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "deployer.h"
+#include "workflow_jobs.h"
 
 #define SLEEP_MAX_MS (3600L * 1000)
 
@@ -90,6 +91,8 @@ static const struct {
 } table[] = {
 	{{"noop", run_noop}, false},
 	{{"sleep", run_sleep}, false},
+	{{WORKFLOW_JOBS_GENERATE, workflow_jobs_generate}, false},
+	{{WORKFLOW_JOBS_DEPLOY, workflow_jobs_deploy}, false},
 	{{"fail", run_fail}, true},
 	{{"record", run_record}, true},
 };

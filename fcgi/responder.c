@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "arena.h"
 #include "assets.h"
 #include "cache.h"
@@ -25,6 +26,7 @@
 #include "http.h"
 #include "log.h"
 #include "mustache.h"
+#include "publish.h"
 #include "router.h"
 #include "site.h"
 
@@ -51,6 +53,7 @@ struct app {
 	assets_t *assets;
 	site_t *site;
 	cache_t *cache;
+	api_t *api;
 	atomic_bool stopping;
 	int nworkers;
 	worker_t *workers;
@@ -225,6 +228,25 @@ static const router_route_t routes[] = {
 
 /* ------------------------------------------------------------ requests */
 
+static long fcgx_read(void *ctx, char *data, size_t n)
+{
+	return FCGX_GetStr(data, (int)n, ctx);
+}
+
+/* /api/ on the platform host: lib/api answers everything, errors too. */
+static void serve_api(worker_t *w, http_request_t *req)
+{
+	http_response_t resp;
+	http_response_init(&resp, w->arena, RESPONSE_MAX);
+	resp.head_only = req->method_id == HTTP_HEAD;
+	if (api_serve(w->app->api, worker_db(w), req, &resp, fcgx_read,
+		      w->fcgx.in) != 0)
+		log_error("api: no answer could be made");
+	security_headers(&resp, site_default_csp());
+	if (http_response_write(&resp, fcgx_write, w->fcgx.out))
+		log_warn("response write failed");
+}
+
 static void serve(worker_t *w)
 {
 	http_request_t req;
@@ -235,6 +257,10 @@ static void serve(worker_t *w)
 		log_str(l, "reason", req.error);
 		log_end(l);
 		send_error(w, &req, 400, "This request could not be understood.");
+		return;
+	}
+	if (api_owns(&req)) {
+		serve_api(w, &req);
 		return;
 	}
 	const router_route_t *route = NULL;
@@ -392,6 +418,12 @@ static int load(app_t *app)
 	app->site = site_new(&app->cfg, app->templates, app->assets);
 	app->cache = cache_new(CACHE_ENTRIES);
 	cache_set_enabled(app->cache, false); /* until the listener is up */
+	app->api = api_new(&app->cfg, err, sizeof err);
+	if (!app->api) {
+		log_error("%s", err);
+		return -1;
+	}
+	publish_init(&app->cfg);
 	return 0;
 }
 

@@ -144,6 +144,7 @@ int config_load(config_t *cfg, char *err, size_t errlen)
 	cfg->template_dir = lookup("CANOPY_TEMPLATE_DIR", PKGDATADIR "/templates");
 	cfg->sql_dir = lookup("CANOPY_SQL_DIR", PKGDATADIR "/sql");
 	cfg->static_dir = lookup("CANOPY_STATIC_DIR", PKGDATADIR "/static");
+	cfg->schema_dir = lookup("CANOPY_SCHEMA_DIR", PKGDATADIR "/schema");
 	cfg->log_level = lookup("LOG_LEVEL", "info");
 	cfg->nchan_publish_url = lookup("CANOPY_NCHAN_PUBLISH_URL", NULL);
 	cfg->openai_api_key = lookup("OPENAI_API_KEY", NULL);
@@ -201,7 +202,16 @@ int config_load(config_t *cfg, char *err, size_t errlen)
 		      0, 3600, &cfg->drain_seconds, err, errlen) ||
 	    parse_int("CANOPY_DEPLOYER_TEST_KINDS",
 		      lookup("CANOPY_DEPLOYER_TEST_KINDS", "0"), 0, 1,
-		      &cfg->deployer_test_kinds, err, errlen))
+		      &cfg->deployer_test_kinds, err, errlen) ||
+	    parse_int("CANOPY_GENERATE_PER_HOUR",
+		      lookup("CANOPY_GENERATE_PER_HOUR", "30"), 0, 100000,
+		      &cfg->generate_per_hour, err, errlen) ||
+	    parse_int("CANOPY_WORKFLOW_ATTEMPTS",
+		      lookup("CANOPY_WORKFLOW_ATTEMPTS", "6"), 1, 25,
+		      &cfg->workflow_job_attempts, err, errlen) ||
+	    parse_int("OPENAI_MAX_OUTPUT_TOKENS",
+		      lookup("OPENAI_MAX_OUTPUT_TOKENS", "8192"), 16, 128000,
+		      &cfg->openai_max_output_tokens, err, errlen))
 		return ERR_INVALID;
 	return 0;
 }
@@ -215,6 +225,7 @@ static const struct {
 	{"CANOPY_TEMPLATE_DIR", offsetof(config_t, template_dir)},
 	{"CANOPY_SQL_DIR", offsetof(config_t, sql_dir)},
 	{"CANOPY_STATIC_DIR", offsetof(config_t, static_dir)},
+	{"CANOPY_SCHEMA_DIR", offsetof(config_t, schema_dir)},
 	{"LOG_LEVEL", offsetof(config_t, log_level)},
 	{"CANOPY_NCHAN_PUBLISH_URL", offsetof(config_t, nchan_publish_url)},
 	{"OPENAI_API_KEY", offsetof(config_t, openai_api_key)},

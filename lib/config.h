@@ -23,6 +23,7 @@ typedef struct {
 	const char *template_dir;   /* CANOPY_TEMPLATE_DIR */
 	const char *sql_dir;        /* CANOPY_SQL_DIR */
 	const char *static_dir;     /* CANOPY_STATIC_DIR */
+	const char *schema_dir;     /* CANOPY_SCHEMA_DIR: workflow.schema.json */
 	const char *log_level;      /* LOG_LEVEL */
 	int responder_threads;      /* CANOPY_RESPONDER_THREADS */
 	int deployer_workers;       /* CANOPY_DEPLOYER_WORKERS */
@@ -33,10 +34,15 @@ typedef struct {
 	int deployer_test_kinds;    /* CANOPY_DEPLOYER_TEST_KINDS: 1 enables the
 				     * fail and record kinds (tests only) */
 	const char *nchan_publish_url; /* CANOPY_NCHAN_PUBLISH_URL */
+	int generate_per_hour;      /* CANOPY_GENERATE_PER_HOUR: workflow.generate
+				     * requests a tenant may make per hour */
+	int workflow_job_attempts;  /* CANOPY_WORKFLOW_ATTEMPTS: attempts of a
+				     * workflow.generate or .deploy job */
 	/* AI and builder */
 	const char *openai_api_key;  /* OPENAI_API_KEY (secret) */
 	const char *openai_base_url; /* OPENAI_BASE_URL */
 	const char *openai_model;    /* OPENAI_MODEL */
+	int openai_max_output_tokens; /* OPENAI_MAX_OUTPUT_TOKENS */
 	const char *builder_kind;    /* BUILDER_KIND: n8n | builder */
 	const char *builder_api_url; /* BUILDER_API_URL */
 	const char *builder_api_key; /* BUILDER_API_KEY (secret) */

@@ -773,6 +773,37 @@ int jobs_get(db_t *db, arena_t *arena, long long id, jobs_info_t *info)
 	return 0;
 }
 
+static const db_stmt_t q_count_recent = {
+	"jobs_count_recent",
+	"SELECT count(*),"
+	"       COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+	"  FROM jobs"
+	" WHERE tenant_id = $1 AND kind = $2"
+	"   AND created_at > now() - $3::int * interval '1 second'",
+	3};
+
+int jobs_count_recent(db_t *db, arena_t *arena, long long tenant_id,
+		      const char *kind, int window_seconds, long long *count,
+		      double *oldest_age_s)
+{
+	if (!kind || window_seconds < 1)
+		return ERR_INVALID;
+	char tid[24], win[16];
+	snprintf(tid, sizeof tid, "%lld", tenant_id);
+	snprintf(win, sizeof win, "%d", window_seconds);
+	const char *params[] = {tid, kind, win};
+	PGresult *res;
+	int rc = db_exec(db, arena, &q_count_recent, params, &res);
+	if (rc)
+		return rc;
+	*count = db_value_ll(res, 0, 0);
+	if (oldest_age_s) {
+		const char *age = db_value(res, 0, 1);
+		*oldest_age_s = age ? strtod(age, NULL) : 0;
+	}
+	return 0;
+}
+
 int jobs_list(db_t *db, arena_t *arena, const jobs_filter_t *filter,
 	      jobs_info_t **jobs, int *n)
 {

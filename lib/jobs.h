@@ -245,6 +245,16 @@ typedef struct {
 int jobs_list(db_t *db, arena_t *arena, const jobs_filter_t *filter,
 	      jobs_info_t **jobs, int *n) WARN_UNUSED;
 
+/* Counts the jobs of kind enqueued for tenant_id in the last
+ * window_seconds (any state: finished jobs count too, and pruning keeps
+ * them for at least an hour).  *oldest_age_s (may be NULL) gets how long
+ * ago the oldest of them was enqueued, 0 when there is none: a limit of
+ * N per window frees a slot window_seconds after that.  For per-tenant
+ * quotas; uses the (tenant_id, id) index. */
+int jobs_count_recent(db_t *db, arena_t *arena, long long tenant_id,
+		      const char *kind, int window_seconds, long long *count,
+		      double *oldest_age_s) WARN_UNUSED;
+
 /* ------------------------------------------------------------ handlers */
 
 /* Why a running job is asked to stop (bits of jobs_ctx_t.stop). */

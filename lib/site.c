@@ -27,6 +27,7 @@ struct site {
 
 /* The row a tenant's pages are made from. */
 typedef struct {
+	const char *id;
 	const char *slug;
 	const char *name;
 	const char *logo_url;
@@ -38,11 +39,21 @@ typedef struct {
 static const db_stmt_t q_tenant_page = {
 	"site_tenant_page",
 	"SELECT t.name, t.logo_url, p.json::text, th.json::text,"
-	"       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+	"       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), t.id"
 	"  FROM tenants t"
 	"  JOIN pages p ON p.tenant_id = t.id AND p.is_published"
 	"  LEFT JOIN themes th ON th.id = t.theme_id"
 	" WHERE t.slug = $1 AND t.status = 'active'",
+	1};
+
+/* The tenant's automations for the Status section, oldest first.  Only
+ * a live workflow's run URL is shown: an earlier deployment's may no
+ * longer answer. */
+static const db_stmt_t q_workflows = {
+	"site_workflows",
+	"SELECT id, name, status, status_reason,"
+	"       CASE WHEN status = 'live' THEN last_run_url END"
+	"  FROM workflows WHERE tenant_id = $1 ORDER BY id LIMIT 50",
 	1};
 
 site_t *site_new(const config_t *cfg, const mustache_set_t *templates,
@@ -207,13 +218,42 @@ static json_t *tenant_json(const tenant_row_t *t)
 	return j;
 }
 
-static json_t *status_json(const tenant_row_t *t)
+static const char *status_label(const char *status)
 {
-	/* Workflows arrive with the workflow issue; until then the section
-	 * says there are none, and still subscribes to the live channel. */
-	(void)t;
-	return json_pack("{s:s, s:[], s:b}", "events_url", "/events", "workflows",
-			 "empty", 1);
+	static const char *const labels[][2] = {
+		{"idle", "Idle"},         {"generating", "Generating"},
+		{"deploying", "Deploying"}, {"live", "Live"},
+		{"error", "Error"},
+	};
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (strcmp(labels[i][0], status) == 0)
+			return labels[i][1];
+	return "Unknown";
+}
+
+/* The Status section: the tenant's workflows as they are now (the page
+ * is complete without JavaScript), and the stream that updates them. */
+static int status_json(db_t *db, arena_t *a, const tenant_row_t *t,
+		       json_t **out)
+{
+	const char *params[] = {t->id};
+	PGresult *r;
+	if (db_exec(db, a, &q_workflows, params, &r) != 0)
+		return ERR_DB;
+	json_t *list = json_array();
+	for (int i = 0; i < db_rows(r); i++) {
+		const char *st = db_value(r, i, 2);
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}",
+					"id", db_value(r, i, 0), "name",
+					db_value(r, i, 1), "status", st,
+					"status_label", status_label(st),
+					"reason", db_value(r, i, 3), "url",
+					db_value(r, i, 4)));
+	}
+	*out = json_pack("{s:s, s:o, s:b}", "events_url", "/events",
+			 "workflows", list, "empty", json_array_size(list) == 0);
+	return *out ? 0 : ERR_INTERNAL;
 }
 
 static int year_now(void)
@@ -268,19 +308,29 @@ static int render_template(const site_t *s, const char *name, const json_t *ctx,
 	return 0;
 }
 
-static int render_tenant(site_t *s, arena_t *a, const tenant_row_t *t,
-			 str_t path, site_page_t **out)
+static int render_tenant(site_t *s, db_t *db, arena_t *a,
+			 const tenant_row_t *t, str_t path, site_page_t **out)
 {
-	json_t *page, *theme;
+	json_t *page, *theme, *status = NULL;
 	int rc = load_documents(t, &page, &theme);
 	if (rc)
 		return rc;
+	/* robots.txt and the sitemap do not show the status */
+	if (str_eq_c(path, "/") && (rc = status_json(db, a, t, &status)) != 0) {
+		json_decref(page);
+		json_decref(theme);
+		return rc;
+	}
+	if (!status)
+		status = json_pack("{s:s, s:[], s:b}", "events_url", "/events",
+				   "workflows", "empty", 1);
 	buf_t style;
 	buf_init(&style, a, 16 << 10);
 	buf_puts(&style, ":root{");
 	if (theme_css(theme, &style) != 0 || buf_puts(&style, "}") != 0) {
 		json_decref(page);
 		json_decref(theme);
+		json_decref(status);
 		return ERR_INTERNAL;
 	}
 
@@ -294,7 +344,7 @@ static int render_tenant(site_t *s, arena_t *a, const tenant_row_t *t,
 		"tenant", tenant_json(t), "page", page, "theme", "style",
 		buf_cstr(&style), "color", primary, "seo", seo, "jsonld",
 		jsonld(a, t, seo, origin), "assets", assets_json(s), "status",
-		status_json(t), "year", year_now(), "origin", origin, "lastmod",
+		status, "year", year_now(), "origin", origin, "lastmod",
 		t->updated ? t->updated : "");
 
 	buf_t body;
@@ -394,6 +444,7 @@ int site_render(site_t *s, db_t *db, arena_t *a, str_t slug, str_t path,
 		.page_json = db_value(r, 0, 2),
 		.theme_json = db_value(r, 0, 3),
 		.updated = db_value(r, 0, 4),
+		.id = db_value(r, 0, 5),
 	};
-	return render_tenant(s, a, &t, path, out);
+	return render_tenant(s, db, a, &t, path, out);
 }

@@ -36,11 +36,89 @@
 		root.classList.add('js');
 	}
 
+	/* Applies one status message to its row; false when the page has no
+	 * row for that workflow (or no link to update) yet. */
+	function applyStatus(panel, d) {
+		var id = String(d.workflow_id);
+		var row = /^[0-9]{1,18}$/.test(id) &&
+			panel.querySelector('[data-workflow-id="' + id + '"]');
+		if (!row)
+			return false;
+		var badge = row.querySelector('.badge');
+		badge.className = 'badge badge--' + d.status;
+		badge.querySelector('.badge__label').textContent = LABELS[d.status];
+		var reason = row.querySelector('.wf__reason');
+		var text = typeof d.reason === 'string' ? d.reason : '';
+		reason.textContent = text;
+		reason.hidden = !text;
+		if (typeof d.name === 'string' && d.name)
+			row.querySelector('.wf__name').textContent = d.name;
+		/* The run URL is shown only while live, as the server renders it. */
+		var url = d.status === 'live' && typeof d.url === 'string' &&
+			/^https?:\/\//.test(d.url) ? d.url : '';
+		var link = row.querySelector('.wf__link');
+		if (link) {
+			if (url)
+				link.setAttribute('href', url);
+			link.hidden = !url;
+		} else if (url) {
+			return false; /* the server's render brings the link */
+		}
+		return true;
+	}
+
+	/* Replaces the list with the server's current render of this page
+	 * (a workflow the page did not know of, or its first link), then
+	 * applies the message that asked for it: the render may predate it.
+	 * One fetch at a time; a request meanwhile runs once after it. */
+	function reloader(panel) {
+		var busy = false, queued = null;
+		function run(d) {
+			if (!window.fetch || !window.DOMParser)
+				return;
+			if (busy) {
+				queued = d;
+				return;
+			}
+			busy = true;
+			fetch(window.location.pathname, {
+				credentials: 'same-origin', cache: 'no-store'
+			}).then(function (r) {
+				return r.ok ? r.text() : '';
+			}).then(function (html) {
+				var doc = new DOMParser().parseFromString(html, 'text/html');
+				var fresh = doc.querySelector('[data-events-url]');
+				if (!fresh)
+					return;
+				var old = panel.querySelectorAll('.wf-list, .status-empty');
+				Array.prototype.forEach.call(old, function (el) {
+					el.parentNode.removeChild(el);
+				});
+				var parts = fresh.querySelectorAll('.wf-list, .status-empty');
+				Array.prototype.forEach.call(parts, function (el) {
+					panel.appendChild(document.importNode(el, true));
+				});
+				applyStatus(panel, d);
+			}).catch(function () {
+				/* the next message or a reload will show it */
+			}).then(function () {
+				busy = false;
+				if (queued) {
+					var next = queued;
+					queued = null;
+					run(next);
+				}
+			});
+		}
+		return run;
+	}
+
 	function liveStatus() {
 		var panel = document.querySelector('[data-events-url]');
 		var url = panel && panel.getAttribute('data-events-url');
 		if (!url || !('EventSource' in window))
 			return;
+		var reload = reloader(panel);
 		var source = new EventSource(url);
 		source.onopen = function () { panel.classList.add('is-connected'); };
 		source.onerror = function () { panel.classList.remove('is-connected'); };
@@ -49,18 +127,8 @@
 			try { d = JSON.parse(m.data); } catch (e) { return; }
 			if (!d || !Object.prototype.hasOwnProperty.call(LABELS, d.status))
 				return;
-			var id = String(d.workflow_id);
-			var row = /^[0-9]{1,18}$/.test(id) &&
-				panel.querySelector('[data-workflow-id="' + id + '"]');
-			if (!row)
-				return;
-			var badge = row.querySelector('.badge');
-			badge.className = 'badge badge--' + d.status;
-			badge.querySelector('.badge__label').textContent = LABELS[d.status];
-			var reason = row.querySelector('.wf__reason');
-			var text = typeof d.reason === 'string' ? d.reason : '';
-			reason.textContent = text;
-			reason.hidden = !text;
+			if (!applyStatus(panel, d))
+				reload(d);
 		};
 	}
 

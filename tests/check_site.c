@@ -140,6 +140,56 @@ START_TEST(tenant_page_renders_from_the_database)
 }
 END_TEST
 
+/* The Status section lists the tenant's workflows as they are, so the
+ * page shows them without JavaScript: a live one with its URL, an error
+ * with its reason; another tenant's never. */
+START_TEST(status_section_lists_the_workflows)
+{
+	const char *url = getenv("DATABASE_URL");
+	if (!url || !*url)
+		return;
+	db = db_open(url);
+	char slug[40], other[48];
+	snprintf(slug, sizeof slug, "check-site-wf-%d", (int)getpid());
+	snprintf(other, sizeof other, "%s-b", slug);
+	make_tenant(slug, true);
+	make_tenant(other, true);
+	site_page_t *p = NULL;
+	ck_assert_int_eq(site_render(site, db, arena, str_c(slug), STR("/"), &p), 0);
+	ck_assert_ptr_nonnull(strstr(p->body, "No automations yet"));
+	ck_assert_ptr_nonnull(strstr(p->body, "data-events-url=\"/events\""));
+	site_page_free(p);
+
+	const char *params[] = {slug, other};
+	ck_assert_int_eq(db_query(db, arena,
+		"INSERT INTO workflows (tenant_id, name, status, status_reason, last_run_url)"
+		" SELECT id, v.name, v.status, v.reason, v.url FROM tenants,"
+		" (VALUES ('Leads to Slack', 'live', NULL, 'https://n8n.test/webhook/leads'),"
+		"         ('Nightly <report>', 'error', 'OpenAI rejected the API key', NULL),"
+		"         ('Old one', 'deploying', NULL, 'https://n8n.test/webhook/old'))"
+		"   AS v(name, status, reason, url) WHERE slug = $1"
+		" UNION ALL SELECT id, 'Secret of B', 'live', NULL, NULL FROM tenants WHERE slug = $2",
+		2, params, NULL), 0);
+	ck_assert_int_eq(site_render(site, db, arena, str_c(slug), STR("/"), &p), 0);
+	ck_assert_int_eq(p->status, 200);
+	ck_assert_ptr_null(strstr(p->body, "No automations yet"));
+	ck_assert_ptr_nonnull(strstr(p->body, "Leads to Slack"));
+	ck_assert_ptr_nonnull(strstr(p->body, "badge--live"));
+	ck_assert_ptr_nonnull(strstr(p->body, "href=\"https://n8n.test/webhook/leads\""));
+	ck_assert_ptr_nonnull(strstr(p->body, "Nightly &lt;report&gt;"));
+	ck_assert_ptr_nonnull(strstr(p->body, "badge--error"));
+	ck_assert_ptr_nonnull(strstr(p->body, "OpenAI rejected the API key"));
+	ck_assert_ptr_nonnull(strstr(p->body, "Deploying"));
+	/* a run URL is shown only while the workflow is live */
+	ck_assert_ptr_null(strstr(p->body, "webhook/old"));
+	ck_assert_ptr_null(strstr(p->body, "Secret of B"));
+	site_page_free(p);
+	drop_tenant(slug);
+	drop_tenant(other);
+	db_close(db);
+}
+END_TEST
+
 static Suite *site_suite(void)
 {
 	Suite *s = suite_create("site");
@@ -149,6 +199,7 @@ static Suite *site_suite(void)
 	tcase_add_test(tc, platform_home_renders);
 	tcase_add_test(tc, unknown_paths_are_404_without_the_database);
 	tcase_add_test(tc, tenant_page_renders_from_the_database);
+	tcase_add_test(tc, status_section_lists_the_workflows);
 	suite_add_tcase(s, tc);
 	return s;
 }

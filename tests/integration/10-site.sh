@@ -112,12 +112,13 @@ psql_q "UPDATE pages SET json = jsonb_set(json, '{hero,headline}', to_jsonb('$ma
           FROM tenants t WHERE t.id = pages.tenant_id AND t.slug = 'demo'" >/dev/null
 # every responder process must see it: ask several times
 for _ in 1 2 3 4 5 6; do
-	get "$DEMO/" | grep -q "$marker" || fail "edit not visible on the next request"
+	# (the whole page first: grep -q leaving early would fail curl's write)
+	grep -q "$marker" <<<"$(get "$DEMO/")" || fail "edit not visible on the next request"
 done
 primary_new="#0b5cad"
 psql_q "UPDATE themes SET json = jsonb_set(json, '{colors,primary}', to_jsonb('$primary_new'::text))
           FROM tenants t WHERE t.theme_id = themes.id AND t.slug = 'demo'" >/dev/null
-get "$DEMO/" | grep -qi -- "--color-primary:$primary_new" || fail "theme edit not visible on the next request"
+grep -qi -- "--color-primary:$primary_new" <<<"$(get "$DEMO/")" || fail "theme edit not visible on the next request"
 ok "page and theme edits show on the next request"
 
 # --- health -----------------------------------------------------------------

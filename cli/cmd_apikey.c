@@ -1,0 +1,143 @@
+/* canopy apikey: API keys of tenants.
+ *
+ *   canopy apikey create --tenant SLUG [--name NAME]   prints the key once
+ *   canopy apikey list --tenant SLUG
+ *   canopy apikey revoke ID
+ *
+ * The key is printed alone on stdout (so a script can capture it); what
+ * to do with it goes to stderr. */
+#include <stdio.h>
+#include <string.h>
+
+#include "apikey.h"
+#include "arena.h"
+#include "commands.h"
+#include "str.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: canopy apikey create --tenant SLUG [--name NAME]\n"
+			"       canopy apikey list --tenant SLUG\n"
+			"       canopy apikey revoke ID\n");
+	return 2;
+}
+
+static int fail(const char *what, int rc, db_t *db)
+{
+	if (rc == ERR_NOT_FOUND)
+		fprintf(stderr, "canopy apikey: %s: no such key\n", what);
+	else
+		fprintf(stderr, "canopy apikey: %s: %s (%s)\n", what,
+			err_code_name(rc), db_error(db));
+	return 1;
+}
+
+/* A one-off operator lookup: unprepared is fine here. */
+static int tenant_id(db_t *db, arena_t *a, const char *slug, long long *id)
+{
+	const char *p[] = {slug};
+	PGresult *res;
+	int rc = db_query(db, a, "SELECT id FROM tenants WHERE slug = $1", 1, p,
+			  &res);
+	if (rc)
+		return fail("tenant", rc, db);
+	if (db_rows(res) != 1) {
+		fprintf(stderr, "canopy apikey: no tenant '%s'\n", slug);
+		return 1;
+	}
+	*id = db_value_ll(res, 0, 0);
+	return 0;
+}
+
+/* Reads --tenant and --name; 2 on a usage error. */
+static int options(int argc, char **argv, const char **slug,
+		   const char **name)
+{
+	for (int i = 1; i < argc; i++) {
+		bool is_tenant = strcmp(argv[i], "--tenant") == 0;
+		bool is_name = name && strcmp(argv[i], "--name") == 0;
+		if ((!is_tenant && !is_name) || i + 1 >= argc)
+			return usage();
+		*(is_tenant ? slug : name) = argv[++i];
+	}
+	return *slug ? 0 : usage();
+}
+
+static int cmd_create(db_t *db, arena_t *a, int argc, char **argv)
+{
+	const char *slug = NULL, *name = NULL;
+	long long tid, id;
+	const char *key;
+	int rc = options(argc, argv, &slug, &name);
+	if (rc || (rc = tenant_id(db, a, slug, &tid)))
+		return rc;
+	if (name && (strlen(name) == 0 || strlen(name) > APIKEY_NAME_MAX)) {
+		fprintf(stderr, "canopy apikey: --name must be 1 to %d bytes\n",
+			APIKEY_NAME_MAX);
+		return 2;
+	}
+	rc = apikey_create(db, a, tid, name, &id, &key);
+	if (rc)
+		return fail("create", rc, db);
+	printf("%s\n", key);
+	fprintf(stderr,
+		"API key %lld for tenant %s created. It is shown only now: "
+		"store it safely.\n",
+		id, slug);
+	return 0;
+}
+
+static int cmd_list(db_t *db, arena_t *a, int argc, char **argv)
+{
+	const char *slug = NULL;
+	long long tid;
+	int rc = options(argc, argv, &slug, NULL);
+	if (rc || (rc = tenant_id(db, a, slug, &tid)))
+		return rc;
+	apikey_t *keys;
+	int n;
+	if ((rc = apikey_list(db, a, tid, 1000, &keys, &n)))
+		return fail("list", rc, db);
+	printf("%-8s %-14s %-24s %-34s %-34s %s\n", "ID", "PREFIX", "NAME",
+	       "CREATED", "LAST_USED", "REVOKED");
+	for (int i = 0; i < n; i++)
+		printf("%-8lld cnp_%-10s %-24.24s %-34s %-34s %s\n", keys[i].id,
+		       keys[i].prefix, keys[i].name, keys[i].created_at,
+		       keys[i].last_used_at ? keys[i].last_used_at : "-",
+		       keys[i].revoked_at ? keys[i].revoked_at : "-");
+	return 0;
+}
+
+static int cmd_revoke(db_t *db, arena_t *a, int argc, char **argv)
+{
+	long v;
+	if (argc != 2 || str_to_long(str_c(argv[1]), 1, 9223372036854775807L,
+				     &v) != 0)
+		return usage();
+	apikey_t key;
+	int rc = apikey_revoke(db, a, 0, v, &key);
+	if (rc)
+		return fail("revoke", rc, db);
+	printf("revoked key %lld (cnp_%s, tenant %s) at %s\n", key.id,
+	       key.prefix, key.tenant_slug, key.revoked_at);
+	return 0;
+}
+
+int cmd_apikey(const config_t *cfg, db_t *db, int argc, char **argv)
+{
+	(void)cfg;
+	if (argc < 2)
+		return usage();
+	arena_t *a = arena_new(0);
+	int status;
+	if (strcmp(argv[1], "create") == 0)
+		status = cmd_create(db, a, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "list") == 0)
+		status = cmd_list(db, a, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "revoke") == 0)
+		status = cmd_revoke(db, a, argc - 1, argv + 1);
+	else
+		status = usage();
+	arena_free(a);
+	return status;
+}

@@ -1,0 +1,95 @@
+/* workflow_jobs: the deployer's work on workflows, as two job kinds.
+ *
+ * workflow.generate {"workflow_id", "deploy"?}: the workflow's prompt
+ *   becomes a graph.  OpenAI is asked (lib/openai) with
+ *   schema/workflow.schema.json as the strict output format and the
+ *   "Workflow Architect" instructions, built from the vocabulary table
+ *   (workflow_vocab) so they never drift from what the checks accept.
+ *   The answer is validated (schema and graph checks); a rejected answer
+ *   gets one repair request carrying the problems, then the workflow ends
+ *   in error.  A valid graph is saved as a new version (source
+ *   "generate") and, unless the payload says "deploy": false, a
+ *   workflow.deploy job is enqueued in the same transaction and the
+ *   status becomes deploying; otherwise idle.
+ *
+ * workflow.deploy {"workflow_id", "graph_hash"?}: ships the current graph
+ *   to the builder named by BUILDER_KIND.  A graph already live (same
+ *   hash) is not sent again.  n8n: every authRef becomes an n8n
+ *   credential (created once from the sealed secret in the credentials
+ *   table, its id remembered), the graph is translated
+ *   (lib/translate_n8n) and created, or updated when this workflow was
+ *   deployed before, then activated.  builder: the builder API.  Each
+ *   attempt is a deployments row; success sets the workflow live with its
+ *   editor URL and run (webhook) URL.
+ *
+ * Outcomes: a failure that may pass (HTTP 429, 5xx, timeouts, a database
+ * outage) returns JOBS_RETRY and leaves the status as it is, until the
+ * job's last attempt, which sets error with the reason; a failure that
+ * cannot pass (a rejected API key, a refusal, a graph that stays invalid,
+ * a missing credential) sets error with the reason and returns
+ * JOBS_FATAL.  Every status change is published by lib/workflow_store.
+ *
+ * workflow_jobs_init() must run once at program start, before the
+ * handlers: it compiles the schema (a schema the validator cannot enforce
+ * stops the program there), parses ALLOWED_OUTBOUND_HOSTS and builds the
+ * instructions.  After it the module state is read-only, so handlers run
+ * in any number of threads. */
+#ifndef CANOPY_WORKFLOW_JOBS_H
+#define CANOPY_WORKFLOW_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "jobs.h"
+
+#define WORKFLOW_JOBS_GENERATE "workflow.generate"
+#define WORKFLOW_JOBS_DEPLOY "workflow.deploy"
+#define WORKFLOW_JOBS_SCHEMA_FILE "workflow.schema.json"
+/* The longest status reason stored (the column holds 2000 characters). */
+#define WORKFLOW_JOBS_REASON_MAX 1900
+
+/* Loads cfg->schema_dir/workflow.schema.json (and checks it obeys strict
+ * mode), parses cfg->allowed_outbound_hosts and builds the system prompt.
+ * allow_loopback_http lets graphs call http:// URLs on loopback hosts of
+ * the allowlist (tests and development only).  Replaces what an earlier
+ * call loaded (tests; not while handlers run).  Returns 0, or
+ * ERR_INVALID with one line in err. */
+int workflow_jobs_init(const config_t *cfg, bool allow_loopback_http,
+		       char *err, size_t errlen) WARN_UNUSED;
+
+/* Frees what workflow_jobs_init loaded (tests, leak checks). */
+void workflow_jobs_shutdown(void);
+
+/* The "Workflow Architect" instructions sent with every generation
+ * (borrowed; NULL before workflow_jobs_init). */
+const char *workflow_jobs_instructions(void);
+
+/* Enqueues workflow.generate for a workflow of the tenant with
+ * CANOPY_WORKFLOW_ATTEMPTS attempts; deploy says whether a generated
+ * graph is deployed at once.  *job_id (may be NULL) gets the job.  Runs
+ * in the caller's transaction when one is open.  jobs_enqueue's
+ * errors. */
+int workflow_jobs_enqueue_generate(db_t *db, arena_t *a, const config_t *cfg,
+				   long long tenant_id, long long workflow_id,
+				   bool deploy, long long *job_id) WARN_UNUSED;
+
+/* Enqueues workflow.deploy of the graph whose hash is graph_hash, with
+ * CANOPY_WORKFLOW_ATTEMPTS attempts and the idempotency key
+ * "deploy:<tenant>:<workflow>:<hash>" (as the API's deploy route): while
+ * such a job is pending or running, the same deployment is not enqueued
+ * again and *job_id gets the existing job (*created, may be NULL, says
+ * which).  Runs in the caller's transaction when one is open. */
+int workflow_jobs_enqueue_deploy(db_t *db, arena_t *a, const config_t *cfg,
+				 long long tenant_id, long long workflow_id,
+				 const char *graph_hash, long long *job_id,
+				 bool *created) WARN_UNUSED;
+
+/* The handlers (jobs_handler_fn) of the two kinds. */
+jobs_result_t workflow_jobs_generate(jobs_ctx_t *ctx);
+jobs_result_t workflow_jobs_deploy(jobs_ctx_t *ctx);
+
+#endif
