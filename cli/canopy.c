@@ -5,6 +5,8 @@
  *   canopy apikey create --tenant SLUG [--name NAME] | list --tenant SLUG
  *                | revoke ID                API keys (printed once)
  *   canopy jobs list|show|retry|cancel|stats|enqueue ...
+ *   canopy user add|password|member ...    people and roles; passwords
+ *                                          only ever on standard input
  *
  * Configuration comes from the environment (and CANOPY_CONFIG), like the
  * servers'; DATABASE_URL is required. */
@@ -27,6 +29,7 @@ static const struct {
 	{"jobs", cmd_jobs, "jobs list|show|retry|cancel|stats|enqueue ...  operate the job queue"},
 	{"migrate", cmd_migrate, "migrate                      apply pending migrations"},
 	{"seed", cmd_seed, "seed [--demo] [--tenants N]  create the demo tenant and N generated tenants"},
+	{"user", cmd_user, "user add|password|member ...  people and their roles (password on stdin)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

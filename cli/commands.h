@@ -12,5 +12,6 @@ int cmd_apikey(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_migrate(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_seed(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_jobs(const config_t *cfg, db_t *db, int argc, char **argv);
+int cmd_user(const config_t *cfg, db_t *db, int argc, char **argv);
 
 #endif
