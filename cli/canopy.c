@@ -4,6 +4,8 @@
  *   canopy seed [--demo] [--tenants N]  demo tenant and N benchmark tenants
  *   canopy apikey create --tenant SLUG [--name NAME] | list --tenant SLUG
  *                | revoke ID                API keys (printed once)
+ *   canopy credential set|list|delete --tenant SLUG ...  secrets for
+ *                                          authRefs (sealed; stdin only)
  *   canopy jobs list|show|retry|cancel|stats|enqueue ...
  *   canopy user add|password|member ...    people and roles; passwords
  *                                          only ever on standard input
@@ -26,6 +28,7 @@ static const struct {
 	const char *usage;
 } commands[] = {
 	{"apikey", cmd_apikey, "apikey create|list|revoke ...  API keys of tenants (shown once)"},
+	{"credential", cmd_credential, "credential set|list|delete --tenant SLUG ...  secrets for authRefs (secret on stdin)"},
 	{"jobs", cmd_jobs, "jobs list|show|retry|cancel|stats|enqueue ...  operate the job queue"},
 	{"migrate", cmd_migrate, "migrate                      apply pending migrations"},
 	{"seed", cmd_seed, "seed [--demo] [--tenants N]  create the demo tenant and N generated tenants"},

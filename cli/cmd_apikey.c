@@ -11,6 +11,7 @@
 
 #include "apikey.h"
 #include "arena.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "str.h"
 
@@ -30,23 +31,6 @@ static int fail(const char *what, int rc, db_t *db)
 		fprintf(stderr, "canopy apikey: %s: %s (%s)\n", what,
 			err_code_name(rc), db_error(db));
 	return 1;
-}
-
-/* A one-off operator lookup: unprepared is fine here. */
-static int tenant_id(db_t *db, arena_t *a, const char *slug, long long *id)
-{
-	const char *p[] = {slug};
-	PGresult *res;
-	int rc = db_query(db, a, "SELECT id FROM tenants WHERE slug = $1", 1, p,
-			  &res);
-	if (rc)
-		return fail("tenant", rc, db);
-	if (db_rows(res) != 1) {
-		fprintf(stderr, "canopy apikey: no tenant '%s'\n", slug);
-		return 1;
-	}
-	*id = db_value_ll(res, 0, 0);
-	return 0;
 }
 
 /* Reads --tenant and --name; 2 on a usage error. */
@@ -69,7 +53,7 @@ static int cmd_create(db_t *db, arena_t *a, int argc, char **argv)
 	long long tid, id;
 	const char *key;
 	int rc = options(argc, argv, &slug, &name);
-	if (rc || (rc = tenant_id(db, a, slug, &tid)))
+	if (rc || (rc = cli_tenant_id(db, a, "apikey", slug, &tid)))
 		return rc;
 	if (name && (strlen(name) == 0 || strlen(name) > APIKEY_NAME_MAX)) {
 		fprintf(stderr, "canopy apikey: --name must be 1 to %d bytes\n",
@@ -92,7 +76,7 @@ static int cmd_list(db_t *db, arena_t *a, int argc, char **argv)
 	const char *slug = NULL;
 	long long tid;
 	int rc = options(argc, argv, &slug, NULL);
-	if (rc || (rc = tenant_id(db, a, slug, &tid)))
+	if (rc || (rc = cli_tenant_id(db, a, "apikey", slug, &tid)))
 		return rc;
 	apikey_t *keys;
 	int n;

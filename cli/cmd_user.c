@@ -20,6 +20,7 @@
 #include "arena.h"
 #include "audit.h"
 #include "auth.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "crypto.h"
 #include "str.h"
@@ -259,16 +260,9 @@ static int user_member(db_t *db, arena_t *a, const opts_t *o)
 	}
 	if (rc < 0)
 		return fail("member", rc, db);
-	const char *p[] = {o->tenant};
-	PGresult *r;
-	if ((rc = db_query(db, a, "SELECT id FROM tenants WHERE slug = $1", 1,
-			   p, &r)) < 0)
-		return fail("tenant", rc, db);
-	if (db_rows(r) != 1) {
-		fprintf(stderr, "canopy user: no tenant '%s'\n", o->tenant);
+	long long tid;
+	if (cli_tenant_id(db, a, "user", o->tenant, &tid))
 		return 1;
-	}
-	long long tid = db_value_ll(r, 0, 0);
 
 	auth_role_t before = AUTH_ROLE_NONE;
 	if ((rc = db_begin(db)) < 0)

@@ -9,6 +9,7 @@
 #include "db.h"
 
 int cmd_apikey(const config_t *cfg, db_t *db, int argc, char **argv);
+int cmd_credential(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_migrate(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_seed(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_jobs(const config_t *cfg, db_t *db, int argc, char **argv);

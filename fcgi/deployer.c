@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "deployer.h"
+#include "fcgi_common.h"
 #include "http_client.h"
 #include "log.h"
 #include "publish.h"
@@ -146,26 +147,6 @@ static void start_workers(app_t *app)
 			       &app->workers[i]);
 }
 
-static void on_wake(int sig)
-{
-	(void)sig; /* only interrupts the FastCGI thread's blocking accept */
-}
-
-/* Installed before FCGX_Init, which keeps handlers already set: SIGUSR1
- * without SA_RESTART so accept returns EINTR; SIGTERM/SIGINT blocked in
- * every thread and taken by sigwait in main. */
-static void setup_signals(sigset_t *stop_signals)
-{
-	struct sigaction sa = {.sa_handler = on_wake};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(stop_signals);
-	sigaddset(stop_signals, SIGTERM);
-	sigaddset(stop_signals, SIGINT);
-	pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
-}
-
 /* ------------------------------------------------------------ drain */
 
 static void wake_all(app_t *app)
@@ -270,7 +251,7 @@ int main(void)
 	if (load(&app))
 		return 1;
 	sigset_t stop_signals;
-	setup_signals(&stop_signals);
+	fcgi_common_setup_signals(&stop_signals);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		return 1;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "deployer.h"
+#include "fcgi_common.h"
 #include "http.h"
 #include "log.h"
 
@@ -202,18 +203,6 @@ static void metrics(app_t *app, db_t *db, arena_t *arena,
 
 /* ------------------------------------------------------------ serving */
 
-static long fcgx_write(void *ctx, const char *data, size_t n)
-{
-	return FCGX_PutStr(data, (int)n, ctx);
-}
-
-static void set_header(http_response_t *resp, const char *name,
-		       const char *value)
-{
-	if (http_set_header(resp, str_c(name), str_c(value)) != 0)
-		log_error("header %s refused", name);
-}
-
 static void answer_error(http_response_t *resp, int err, const char *msg)
 {
 	buf_clear(&resp->body);
@@ -226,7 +215,7 @@ static void serve(app_t *app, FCGX_Request *fcgx, arena_t *arena, db_t *db)
 	http_request_t req;
 	http_response_t resp;
 	http_response_init(&resp, arena, BODY_MAX);
-	set_header(&resp, "Cache-Control", "no-store");
+	fcgi_common_set_header(&resp, "Cache-Control", "no-store");
 	int rc = http_request_init(&req, arena, fcgx->envp);
 	log_set_request_id(req.request_id.p);
 	resp.head_only = rc == 0 && req.method_id == HTTP_HEAD;
@@ -234,18 +223,18 @@ static void serve(app_t *app, FCGX_Request *fcgx, arena_t *arena, db_t *db)
 		answer_error(&resp, ERR_INVALID, "bad request");
 	} else if (req.method_id != HTTP_GET && req.method_id != HTTP_HEAD) {
 		answer_error(&resp, ERR_METHOD, NULL);
-		set_header(&resp, "Allow", "GET, HEAD");
+		fcgi_common_set_header(&resp, "Allow", "GET, HEAD");
 	} else if (str_eq_c(req.path, "/_deployer/healthz")) {
-		set_header(&resp, "Content-Type", "application/json");
+		fcgi_common_set_header(&resp, "Content-Type", "application/json");
 		healthz(app, db, arena, &resp);
 	} else if (str_eq_c(req.path, "/_deployer/metrics")) {
-		set_header(&resp, "Content-Type",
+		fcgi_common_set_header(&resp, "Content-Type",
 			   "text/plain; version=0.0.4; charset=utf-8");
 		metrics(app, db, arena, &resp);
 	} else {
 		answer_error(&resp, ERR_NOT_FOUND, NULL);
 	}
-	if (http_response_write(&resp, fcgx_write, fcgx->out) != 0)
+	if (http_response_write(&resp, fcgi_common_write, fcgx->out) != 0)
 		log_warn("response write failed");
 }
 

@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "fcgi_common.h"
 #include "http.h"
 #include "log.h"
 #include "mustache.h"
@@ -62,29 +63,15 @@ struct app {
 
 /* ------------------------------------------------------------ responses */
 
-static long fcgx_write(void *ctx, const char *data, size_t n)
-{
-	return FCGX_PutStr(data, (int)n, ctx);
-}
-
-/* Our header names and values are constants or values we made, so a
- * refusal is a bug worth a log line, not a failed response. */
-static void set_header(http_response_t *resp, const char *name,
-		       const char *value)
-{
-	if (http_set_header(resp, str_c(name), str_c(value)) != 0)
-		log_error("header %s refused", name);
-}
-
 /* Headers every response from us carries.  HSTS and X-Request-Id are
  * added by nginx for every response, ours and its own. */
 static void security_headers(http_response_t *resp, const char *csp)
 {
-	set_header(resp, "Content-Security-Policy", csp);
-	set_header(resp, "X-Content-Type-Options", "nosniff");
-	set_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
-	set_header(resp, "X-Frame-Options", "DENY");
-	set_header(resp, "Permissions-Policy",
+	fcgi_common_set_header(resp, "Content-Security-Policy", csp);
+	fcgi_common_set_header(resp, "X-Content-Type-Options", "nosniff");
+	fcgi_common_set_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
+	fcgi_common_set_header(resp, "X-Frame-Options", "DENY");
+	fcgi_common_set_header(resp, "Permissions-Policy",
 			"camera=(), microphone=(), geolocation=(), interest-cohort=()");
 }
 
@@ -95,17 +82,17 @@ static void send_page(worker_t *w, const http_request_t *req,
 	http_response_init(&resp, w->arena, RESPONSE_MAX);
 	resp.head_only = req->method_id == HTTP_HEAD;
 	security_headers(&resp, page->csp);
-	set_header(&resp, "Cache-Control", "no-cache");
-	set_header(&resp, "ETag", page->etag);
+	fcgi_common_set_header(&resp, "Cache-Control", "no-cache");
+	fcgi_common_set_header(&resp, "ETag", page->etag);
 	if (page->status == 200 && http_etag_matches(http_header(req, STR("If-None-Match")), page->etag)) {
 		resp.status = 304;
 	} else {
 		resp.status = page->status;
-		set_header(&resp, "Content-Type", page->content_type);
+		fcgi_common_set_header(&resp, "Content-Type", page->content_type);
 		if (buf_append(&resp.body, page->body, page->body_len) != 0)
 			log_error("page larger than the response cap");
 	}
-	if (http_response_write(&resp, fcgx_write, w->fcgx.out) != 0)
+	if (http_response_write(&resp, fcgi_common_write, w->fcgx.out) != 0)
 		log_warn("response write failed");
 }
 
@@ -116,10 +103,10 @@ static void send_plain(worker_t *w, int status, const char *text)
 	http_response_init(&resp, w->arena, RESPONSE_MAX);
 	resp.status = status;
 	security_headers(&resp, site_default_csp());
-	set_header(&resp, "Content-Type", "text/plain; charset=utf-8");
-	set_header(&resp, "Cache-Control", "no-store");
+	fcgi_common_set_header(&resp, "Content-Type", "text/plain; charset=utf-8");
+	fcgi_common_set_header(&resp, "Cache-Control", "no-store");
 	buf_puts(&resp.body, text);
-	if (http_response_write(&resp, fcgx_write, w->fcgx.out) != 0)
+	if (http_response_write(&resp, fcgi_common_write, w->fcgx.out) != 0)
 		log_warn("response write failed");
 }
 
@@ -211,8 +198,8 @@ static int handle_healthz(http_request_t *req, http_response_t *resp,
 	worker_t *w = ctx;
 	bool db_up = db_exec(worker_db(w), w->arena, &q_health, NULL, NULL) == 0;
 	resp->status = db_up ? 200 : 503;
-	set_header(resp, "Content-Type", "application/json");
-	set_header(resp, "Cache-Control", "no-store");
+	fcgi_common_set_header(resp, "Content-Type", "application/json");
+	fcgi_common_set_header(resp, "Cache-Control", "no-store");
 	buf_printf(&resp->body, "{\"status\":\"%s\",\"database\":\"%s\"}",
 		   db_up ? "ok" : "degraded", db_up ? "ok" : "unreachable");
 	return 0;
@@ -243,7 +230,7 @@ static void serve_api(worker_t *w, http_request_t *req)
 		      w->fcgx.in) != 0)
 		log_error("api: no answer could be made");
 	security_headers(&resp, site_default_csp());
-	if (http_response_write(&resp, fcgx_write, w->fcgx.out))
+	if (http_response_write(&resp, fcgi_common_write, w->fcgx.out))
 		log_warn("response write failed");
 }
 
@@ -273,7 +260,7 @@ static void serve(worker_t *w)
 		rc = route->handler(&req, &resp, w);
 		if (rc == 0 && resp.status) {
 			security_headers(&resp, site_default_csp());
-			if (http_response_write(&resp, fcgx_write, w->fcgx.out))
+			if (http_response_write(&resp, fcgi_common_write, w->fcgx.out))
 				log_warn("response write failed");
 		}
 	}
@@ -355,25 +342,6 @@ static void *listener_main(void *arg)
 	return NULL;
 }
 
-static void on_wake(int sig)
-{
-	(void)sig; /* only interrupts a blocking accept or read */
-}
-
-/* SIGTERM/SIGINT are blocked in every thread and taken by sigwait in
- * main; SIGUSR1 interrupts a worker's blocking accept (no SA_RESTART). */
-static void setup_signals(sigset_t *stop_signals)
-{
-	struct sigaction sa = {.sa_handler = on_wake};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(stop_signals);
-	sigaddset(stop_signals, SIGTERM);
-	sigaddset(stop_signals, SIGINT);
-	pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
-}
-
 /* Wakes idle workers until every one has left its loop, or the drain
  * deadline passes (busy ones are finishing a request meanwhile). */
 static void drain(app_t *app)
@@ -433,7 +401,7 @@ int main(void)
 	if (load(&app))
 		return 1;
 	sigset_t stop_signals;
-	setup_signals(&stop_signals);
+	fcgi_common_setup_signals(&stop_signals);
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		return 1;

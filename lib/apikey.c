@@ -14,11 +14,6 @@
 #define ZERO_HASH                                                            \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
-static const char *ll(arena_t *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 static bool is_hex_lower(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -120,7 +115,7 @@ int apikey_create(db_t *db, arena_t *a, long long tenant_id,
 		sodium_memzero(sec, sizeof sec);
 		char hex[HASH_HEX + 1];
 		key_hash(str_c(key), hex);
-		const char *p[] = {ll(a, tenant_id), name, prefix, hex};
+		const char *p[] = {db_param_ll(a, tenant_id), name, prefix, hex};
 		PGresult *res;
 		rc = db_exec(db, a, &q_create, p, &res);
 		if (rc == 0) {
@@ -197,7 +192,7 @@ int apikey_authenticate(db_t *db, arena_t *a, str_t authorization,
 		return ERR_FORBIDDEN;
 	key_from(out, res, 0);
 	if (is_true(db_value(res, 0, 11))) {
-		const char *pu[] = {ll(a, out->id)};
+		const char *pu[] = {db_param_ll(a, out->id)};
 		if (db_exec(db, a, &q_used, pu, NULL) != 0)
 			log_warn("api key %s: last_used_at not updated: %s",
 				 out->prefix, db_error(db));
@@ -221,7 +216,7 @@ int apikey_list(db_t *db, arena_t *a, long long tenant_id, int limit,
 	*n = 0;
 	if (limit < 1 || limit > 1000)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, tenant_id), ll(a, limit)};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, limit)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_list, p, &res);
 	if (rc)
@@ -247,7 +242,7 @@ static const db_stmt_t q_revoke = {
 int apikey_revoke(db_t *db, arena_t *a, long long tenant_id, long long id,
 		  apikey_t *out)
 {
-	const char *p[] = {ll(a, id), ll(a, tenant_id)};
+	const char *p[] = {db_param_ll(a, id), db_param_ll(a, tenant_id)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_revoke, p, &res);
 	if (rc)

@@ -47,11 +47,6 @@ int auth_configure(const auth_config_t *c)
 	return 0;
 }
 
-static const char *ll(arena_t *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 /* ------------------------------------------------------ text checks */
 
 /* Valid UTF-8 without C0, DEL or C1 control characters; *chars gets the
@@ -353,7 +348,7 @@ int auth_user_find(db_t *db, arena_t *a, str_t email, auth_user_t *out)
 
 int auth_user_get(db_t *db, arena_t *a, long long id, auth_user_t *out)
 {
-	const char *p[] = {ll(a, id)};
+	const char *p[] = {db_param_ll(a, id)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_user_by_id, p, &r);
 	if (rc < 0)
@@ -371,7 +366,7 @@ int auth_user_set_password(db_t *db, arena_t *a, long long user_id,
 	int rc = auth_password_hash(password, hash);
 	if (rc < 0)
 		return rc;
-	const char *p[] = {ll(a, user_id), hash, ll(a, keep_session_id)};
+	const char *p[] = {db_param_ll(a, user_id), hash, db_param_ll(a, keep_session_id)};
 	PGresult *r;
 	if ((rc = db_exec(db, a, &q_user_set_password, p, &r)) < 0)
 		return rc;
@@ -450,7 +445,7 @@ static long long throttle_step(throttle_t *t, long long now)
 
 static const char *epoch_or_null(arena_t *a, long long t)
 {
-	return t ? ll(a, t) : NULL;
+	return t ? db_param_ll(a, t) : NULL;
 }
 
 /* Counts an attempt against both keys in one transaction; *wait gets the
@@ -496,10 +491,10 @@ static int throttle_count(db_t *db, arena_t *a, const char *acct,
 			*wait = w;
 		const char *s[] = {t[i].account ? "account" : "client",
 				   t[i].account ? acct : client,
-				   ll(a, t[i].failures),
+				   db_param_ll(a, t[i].failures),
 				   epoch_or_null(a, t[i].window_start),
 				   epoch_or_null(a, t[i].locked_until),
-				   ll(a, t[i].lockouts)};
+				   db_param_ll(a, t[i].lockouts)};
 		if ((rc = db_exec(db, a, &q_throttle_save, s, NULL)) < 0)
 			goto fail;
 	}
@@ -658,13 +653,13 @@ static int new_session(db_t *db, arena_t *a, const auth_user_t *user,
 			goto fail;
 	}
 	if (rehash) {
-		const char *hp[] = {ll(a, user->id), rehash};
+		const char *hp[] = {db_param_ll(a, user->id), rehash};
 		if ((rc = db_exec(db, a, &q_user_rehash, hp, NULL)) < 0)
 			goto fail;
 	}
-	const char *sp[] = {ll(a, user->id), token_hash, csrf,
+	const char *sp[] = {db_param_ll(a, user->id), token_hash, csrf,
 			    kept_user_agent(a, req->user_agent),
-			    ll(a, conf.absolute_seconds)};
+			    db_param_ll(a, conf.absolute_seconds)};
 	PGresult *r;
 	if ((rc = db_exec(db, a, &q_session_insert, sp, &r)) < 0)
 		goto fail;
@@ -763,8 +758,8 @@ int auth_session_check(db_t *db, arena_t *a, str_t token,
 		return ERR_UNAUTHORIZED;
 	char h[CRYPTO_SHA256_HEX_SIZE];
 	crypto_sha256_hex(token.p, token.len, h);
-	const char *p[] = {h, ll(a, conf.idle_seconds),
-			   ll(a, conf.touch_seconds)};
+	const char *p[] = {h, db_param_ll(a, conf.idle_seconds),
+			   db_param_ll(a, conf.touch_seconds)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_session_check, p, &r);
 	if (rc < 0)
@@ -793,7 +788,7 @@ int auth_logout(db_t *db, arena_t *a, str_t token)
 int auth_sessions_revoke_user(db_t *db, arena_t *a, long long user_id,
 			      long long except_id, int *revoked)
 {
-	const char *p[] = {ll(a, user_id), ll(a, except_id)};
+	const char *p[] = {db_param_ll(a, user_id), db_param_ll(a, except_id)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_sessions_revoke_user, p, &r);
 	if (rc == 0 && revoked)
@@ -803,7 +798,7 @@ int auth_sessions_revoke_user(db_t *db, arena_t *a, long long user_id,
 
 int auth_prune(db_t *db, arena_t *a, long long *deleted)
 {
-	const char *p[] = {ll(a, conf.idle_seconds)};
+	const char *p[] = {db_param_ll(a, conf.idle_seconds)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_prune, p, &r);
 	if (rc == 0 && deleted)
@@ -949,7 +944,7 @@ int auth_role_for(db_t *db, arena_t *a, const auth_user_t *user,
 		*out = AUTH_ROLE_ADMIN;
 		return 0;
 	}
-	const char *p[] = {ll(a, user->id), ll(a, tenant_id)};
+	const char *p[] = {db_param_ll(a, user->id), db_param_ll(a, tenant_id)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_role_for, p, &r);
 	if (rc < 0)
@@ -965,7 +960,7 @@ int auth_member_set(db_t *db, arena_t *a, long long user_id,
 	if (role != AUTH_ROLE_VIEWER && role != AUTH_ROLE_EDITOR &&
 	    role != AUTH_ROLE_OWNER)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, user_id), ll(a, tenant_id),
+	const char *p[] = {db_param_ll(a, user_id), db_param_ll(a, tenant_id),
 			   auth_role_name(role)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_member_set, p, &r);
@@ -979,7 +974,7 @@ int auth_member_set(db_t *db, arena_t *a, long long user_id,
 int auth_member_remove(db_t *db, arena_t *a, long long user_id,
 		       long long tenant_id, auth_role_t *before)
 {
-	const char *p[] = {ll(a, user_id), ll(a, tenant_id)};
+	const char *p[] = {db_param_ll(a, user_id), db_param_ll(a, tenant_id)};
 	PGresult *r;
 	int rc = db_exec(db, a, &q_member_remove, p, &r);
 	if (rc < 0)

@@ -317,3 +317,8 @@ unsigned db_generation(const db_t *db)
 {
 	return db->generation;
 }
+
+const char *db_param_ll(arena_t *arena, long long v)
+{
+	return arena_printf(arena, "%lld", v);
+}

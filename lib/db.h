@@ -85,6 +85,9 @@ const char *db_value(const PGresult *res, int row, int col);
 long long db_value_ll(const PGresult *res, int row, int col);
 int db_rows(const PGresult *res);
 
+/* v as decimal text owned by the arena: a statement parameter. */
+const char *db_param_ll(arena_t *arena, long long v);
+
 /* The underlying connection, for the few callers that need libpq itself
  * (COPY, pipeline mode). NULL when disconnected. */
 PGconn *db_conn(db_t *db);

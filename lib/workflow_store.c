@@ -34,11 +34,6 @@ int workflow_store_status_parse(const char *name)
 	return -1;
 }
 
-static const char *ll(arena_t *a, long long v)
-{
-	return arena_printf(a, "%lld", v);
-}
-
 /* The request (or enqueuer's) id this thread logs with, NULL if none. */
 static const char *request_id(void)
 {
@@ -114,7 +109,7 @@ static void row_from(workflow_row_t *r, const PGresult *res, int i)
 int workflow_store_get(db_t *db, arena_t *a, long long tenant_id,
 		       long long id, workflow_row_t *out)
 {
-	const char *p[] = {ll(a, tenant_id), ll(a, id)};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_get, p, &res);
 	if (rc)
@@ -132,7 +127,7 @@ int workflow_store_list(db_t *db, arena_t *a, long long tenant_id, int limit,
 	*n = 0;
 	if (limit < 1 || limit > 1000)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, tenant_id), ll(a, limit)};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, limit)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_list, p, &res);
 	if (rc)
@@ -164,7 +159,7 @@ int workflow_store_create_as(db_t *db, arena_t *a, long long tenant_id,
 	const char *st = workflow_store_status_name(status);
 	if (!st)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, tenant_id), name, prompt, st};
+	const char *p[] = {db_param_ll(a, tenant_id), name, prompt, st};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_create, p, &res);
 	if (rc)
@@ -232,7 +227,7 @@ int workflow_store_save_graph(db_t *db, arena_t *a, long long tenant_id,
 		return ERR_INVALID;
 	arena_on_reset(a, drop_text, text);
 	const char *name = json_string_value(json_object_get(graph, "name"));
-	const char *tid = ll(a, tenant_id), *wid = ll(a, id);
+	const char *tid = db_param_ll(a, tenant_id), *wid = db_param_ll(a, id);
 
 	bool own = !db_in_transaction(db);
 	if (own && (rc = db_begin(db)) != 0)
@@ -244,7 +239,7 @@ int workflow_store_save_graph(db_t *db, arena_t *a, long long tenant_id,
 		rc = ERR_NOT_FOUND;
 	int v = rc == 0 ? (int)db_value_ll(res, 0, 0) : 0;
 	if (rc == 0) {
-		const char *pv[] = {tid, wid, ll(a, v), text, hex, source,
+		const char *pv[] = {tid, wid, db_param_ll(a, v), text, hex, source,
 				    request_id()};
 		rc = db_exec(db, a, &q_save_version, pv, NULL);
 	}
@@ -360,7 +355,7 @@ int workflow_store_update_status(db_t *db, arena_t *a, long long tenant_id,
 	const char *st = workflow_store_status_name(status);
 	if (!st)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, tenant_id), ll(a, id), st, reason};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), st, reason};
 	return change_status(db, a, &q_status, p, false);
 }
 
@@ -371,7 +366,7 @@ int workflow_store_set_status(db_t *db, arena_t *a, long long tenant_id,
 	const char *st = workflow_store_status_name(status);
 	if (!st)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, tenant_id), ll(a, id), st, reason};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), st, reason};
 	return change_status(db, a, &q_status, p, true);
 }
 
@@ -380,7 +375,7 @@ int workflow_store_set_live(db_t *db, arena_t *a, long long tenant_id,
 			    const char *external_id, const char *editor_url,
 			    const char *run_url, const char *deployed_hash)
 {
-	const char *p[] = {ll(a, tenant_id), ll(a, id), builder_kind,
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), builder_kind,
 			   external_id, editor_url, run_url, deployed_hash};
 	return change_status(db, a, &q_live, p, true);
 }
@@ -388,7 +383,7 @@ int workflow_store_set_live(db_t *db, arena_t *a, long long tenant_id,
 int workflow_store_publish(db_t *db, arena_t *a, long long tenant_id,
 			   long long id)
 {
-	const char *p[] = {ll(a, tenant_id), ll(a, id)};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_current, p, &res);
 	if (rc)
@@ -411,7 +406,7 @@ static const db_stmt_t q_delete = {
 int workflow_store_delete(db_t *db, arena_t *a, long long tenant_id,
 			  long long id)
 {
-	const char *p[] = {ll(a, tenant_id), ll(a, id)};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_delete, p, &res);
 	if (rc)
@@ -453,7 +448,7 @@ int workflow_store_versions(db_t *db, arena_t *a, long long tenant_id,
 	*n = 0;
 	if (limit < 1 || limit > 1000)
 		return ERR_INVALID;
-	const char *p[] = {ll(a, tenant_id), ll(a, id), ll(a, limit)};
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), db_param_ll(a, limit)};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_versions, p, &res);
 	if (rc)
@@ -508,10 +503,10 @@ int workflow_store_deployment_begin(db_t *db, arena_t *a, long long tenant_id,
 				    const char *graph_hash,
 				    long long *deployment_id)
 {
-	const char *p[] = {ll(a, tenant_id),
-			   ll(a, workflow_id),
-			   job_id > 0 ? ll(a, job_id) : NULL,
-			   ll(a, attempt),
+	const char *p[] = {db_param_ll(a, tenant_id),
+			   db_param_ll(a, workflow_id),
+			   job_id > 0 ? db_param_ll(a, job_id) : NULL,
+			   db_param_ll(a, attempt),
 			   driver,
 			   graph_hash,
 			   request_id()};
@@ -530,12 +525,12 @@ int workflow_store_deployment_end(db_t *db, arena_t *a, long long tenant_id,
 				  const char *external_id, const char *url,
 				  long http_status, const char *error)
 {
-	const char *p[] = {ll(a, tenant_id),
-			   ll(a, deployment_id),
+	const char *p[] = {db_param_ll(a, tenant_id),
+			   db_param_ll(a, deployment_id),
 			   succeeded ? "true" : "false",
 			   external_id,
 			   url,
-			   http_status > 0 ? ll(a, http_status) : NULL,
+			   http_status > 0 ? db_param_ll(a, http_status) : NULL,
 			   error};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_deploy_end, p, &res);

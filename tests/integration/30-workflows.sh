@@ -156,6 +156,33 @@ calls_after=$(fake "$CANOPY_FAKE_N8N_URL" GET /_fake/requests | jq '[.requests[]
 [[ $calls_after == "$calls_before" ]] || fail "deploying the same graph called n8n again"
 ok "deploying the same graph again does the work once (no n8n call, no second workflow)"
 
+# --- an authRef becomes an n8n credential, from the sealed secret -----------
+secret="xoxb-e2e-$(date +%s%N)"
+printf '{"accessToken": "%s"}' "$secret" |
+	"$CANOPY_BUILD/canopy" credential set --tenant "$SLUG" --name slack_main --kind slackApi \
+	>/dev/null || fail "canopy credential set failed"
+[[ $(psql_q "SELECT count(*) FROM credentials WHERE name = 'slack_main' AND sealed LIKE 'v1.%'
+             AND position('$secret' IN sealed) = 0") == 1 ]] || fail "the secret is not sealed at rest"
+"$CANOPY_BUILD/canopy" credential list --tenant "$SLUG" >"$tmp/creds"
+grep -q '^slack_main  *slackApi' "$tmp/creds" && ! grep -q "$secret" "$tmp/creds" ||
+	fail "canopy credential list: $(cat "$tmp/creds")"
+code=$(api POST /workflows/generate '{"prompt":"Slack the contact form","deploy":false}')
+[[ $code == 202 ]] || fail "generate answered $code"
+sid=$(jq -er '.workflow.id' "$tmp/resp")
+wait_status "$sid" idle 30
+code=$(api PUT "/workflows/$sid" "$(cat "$CANOPY_SRC/tests/workflows/valid/webhook-to-slack.json")")
+[[ $code == 200 ]] || fail "PUT of the Slack graph answered $code: $(cat "$tmp/resp")"
+code=$(api POST "/workflows/$sid/deploy")
+[[ $code == 202 ]] || fail "deploy answered $code: $(cat "$tmp/resp")"
+wait_status "$sid" live 30
+fake "$CANOPY_FAKE_N8N_URL" GET /_fake/state >"$tmp/state"
+jq -e --arg s "$secret" '[.credentials[] | select(.type == "slackApi" and .data.accessToken == $s)] | length == 1' \
+	"$tmp/state" >/dev/null || fail "n8n did not get the credential from the sealed secret"
+cred_id=$(jq -r --arg s "$secret" '.credentials[] | select(.data.accessToken == $s) | .id' "$tmp/state")
+jq -e --arg c "$cred_id" '[.workflows[] | .nodes[] | select(.credentials.slackApi.id == $c)] | length >= 1' \
+	"$tmp/state" >/dev/null || fail "no n8n Slack node uses credential $cred_id"
+ok "canopy credential set seals a secret; deploying its authRef makes the n8n credential"
+
 # --- faults ------------------------------------------------------------------
 # OpenAI rejects the key
 fake "$CANOPY_FAKE_OPENAI_URL" POST /_fake/mode '{"mode":"401","count":1}' >/dev/null
