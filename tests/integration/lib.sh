@@ -103,3 +103,13 @@ pg_restart() {
 	wait_for 30 "$CANOPY_PGBIN/pg_isready" -q -h "$PGHOST" -p "$PGPORT" ||
 		fail "PostgreSQL does not accept connections after a restart"
 }
+
+# server_spki: the base64 SHA-256 of the stack's server certificate's public
+# key, for chromium's --ignore-certificate-errors-spki-list: the browser
+# then trusts exactly our certificate, and nothing else it cannot verify.
+server_spki() {
+	local cert="${CANOPY_RUN:?}/tls/server.crt"
+	[[ -r $cert ]] || fail "no server certificate at $cert"
+	openssl x509 -in "$cert" -noout -pubkey | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | base64
+}

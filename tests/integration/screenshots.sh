@@ -24,13 +24,8 @@ browser=$(command -v chromium || command -v chromium-browser || true)
 
 tls_flags=()
 if [[ $url == https://* ]]; then
-	: "${CANOPY_RUN:?}"
-	cert="$CANOPY_RUN/tls/server.crt"
-	[[ -r $cert ]] || fail "no server certificate at $cert"
-	spki=$(openssl x509 -in "$cert" -noout -pubkey |
-		openssl pkey -pubin -outform der |
-		openssl dgst -sha256 -binary | base64)
-	[[ -n $spki ]] || fail "could not compute the SPKI hash of $cert"
+	spki=$(server_spki)
+	[[ -n $spki ]] || fail "could not compute the SPKI hash of the server certificate"
 	tls_flags=(--ignore-certificate-errors-spki-list="$spki")
 fi
 
