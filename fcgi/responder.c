@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "api.h"
 #include "arena.h"
 #include "assets.h"
@@ -55,6 +56,7 @@ struct app {
 	site_t *site;
 	cache_t *cache;
 	api_t *api;
+	admin_t *admin;
 	atomic_bool stopping;
 	int nworkers;
 	worker_t *workers;
@@ -234,6 +236,20 @@ static void serve_api(worker_t *w, http_request_t *req)
 		log_warn("response write failed");
 }
 
+/* /admin on the platform host: lib/admin answers everything, errors too. */
+static void serve_admin(worker_t *w, http_request_t *req)
+{
+	http_response_t resp;
+	http_response_init(&resp, w->arena, RESPONSE_MAX);
+	resp.head_only = req->method_id == HTTP_HEAD;
+	if (admin_serve(w->app->admin, worker_db(w), req, &resp, fcgx_read,
+			w->fcgx.in) != 0)
+		log_error("admin: no answer could be made");
+	security_headers(&resp, site_default_csp());
+	if (http_response_write(&resp, fcgi_common_write, w->fcgx.out))
+		log_warn("response write failed");
+}
+
 static void serve(worker_t *w)
 {
 	http_request_t req;
@@ -248,6 +264,10 @@ static void serve(worker_t *w)
 	}
 	if (api_owns(&req)) {
 		serve_api(w, &req);
+		return;
+	}
+	if (admin_owns(&req)) {
+		serve_admin(w, &req);
 		return;
 	}
 	const router_route_t *route = NULL;
@@ -388,6 +408,12 @@ static int load(app_t *app)
 	cache_set_enabled(app->cache, false); /* until the listener is up */
 	app->api = api_new(&app->cfg, err, sizeof err);
 	if (!app->api) {
+		log_error("%s", err);
+		return -1;
+	}
+	app->admin = admin_new(&app->cfg, app->templates, app->assets, err,
+			       sizeof err);
+	if (!app->admin) {
 		log_error("%s", err);
 		return -1;
 	}

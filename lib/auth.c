@@ -750,6 +750,41 @@ int auth_login(db_t *db, arena_t *a, const auth_login_t *req,
 	return rc;
 }
 
+int auth_password_confirm(db_t *db, arena_t *a, const auth_user_t *user,
+			  str_t password, str_t client_key, int *retry_after)
+{
+	*retry_after = 0;
+	if (db_in_transaction(db)) {
+		log_error("auth_password_confirm called inside a transaction");
+		return ERR_INTERNAL;
+	}
+	char acct[CRYPTO_SHA256_HEX_SIZE], client[CRYPTO_SHA256_HEX_SIZE];
+	scoped_hash("account", str_c(user->email), acct);
+	scoped_hash("client", client_key, client);
+	long long wait;
+	int rc = throttle_count(db, a, acct, client, &wait);
+	if (rc < 0)
+		return rc;
+	if (wait > 0) {
+		*retry_after = wait > DAY_SECONDS ? DAY_SECONDS : (int)wait;
+		return ERR_RATE_LIMITED;
+	}
+	auth_user_t u;
+	const char *hash = NULL;
+	rc = user_with_hash(db, a, user->email, &u, &hash);
+	if (rc < 0 && rc != ERR_NOT_FOUND)
+		return rc;
+	bool ok = false;
+	if (hash && u.id == user->id && password.len <= AUTH_PASSWORD_MAX)
+		ok = auth_password_verify(hash, password);
+	else
+		burn_dummy(password);
+	if (!ok)
+		return ERR_UNAUTHORIZED;
+	const char *tp[] = {acct, client};
+	return db_exec(db, a, &q_throttle_success, tp, NULL);
+}
+
 int auth_session_check(db_t *db, arena_t *a, str_t token,
 		       auth_session_t *out)
 {

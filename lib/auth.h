@@ -178,6 +178,18 @@ typedef struct {
 int auth_login(db_t *db, arena_t *a, const auth_login_t *req,
 	       auth_session_t *out, int *retry_after) WARN_UNUSED;
 
+/* Checks the password of a person who is signed in already, before a
+ * sensitive change (a new password): throttled exactly like auth_login,
+ * counted against the person's address and client_key before the hash is
+ * checked, so a stolen session cannot be used to guess the password
+ * faster than the login form allows.  0 when password is right (the
+ * attempt is then given back); ERR_UNAUTHORIZED when it is not;
+ * ERR_RATE_LIMITED with *retry_after set; ERR_DB.  Commits its own
+ * transactions: ERR_INTERNAL if called inside one. */
+int auth_password_confirm(db_t *db, arena_t *a, const auth_user_t *user,
+			  str_t password, str_t client_key,
+			  int *retry_after) WARN_UNUSED;
+
 /* The live session of a cookie value.  ERR_UNAUTHORIZED when the token is
  * malformed, unknown, revoked, past its absolute expiry or idle for
  * idle_seconds; ERR_DB.  Moves last_seen_at when it is older than
