@@ -1,4 +1,5 @@
 #include "admin.h"
+#include "admin_screen.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -22,19 +23,16 @@ struct admin {
 	const mustache_set_t *templates;
 	const assets_t *assets;
 	char origin[300]; /* https://DOMAIN[:port]: what Origin must be */
+	router_route_t *routes; /* this file's, then every screen module's */
+	size_t nroutes;
 };
 
-/* One request. */
-typedef struct {
-	admin_t *admin;
-	db_t *db;
-	arena_t *arena;
-	http_request_t *req;
-	http_response_t *resp;
-	bool signed_in;
-	auth_session_t session;
-	char csrf[AUTH_CSRF_SIZE]; /* for the forms of this page */
-} ctx_t;
+const config_t *admin_config(const admin_ctx_t *c)
+{
+	return c->admin->cfg;
+}
+
+typedef admin_ctx_t ctx_t;
 
 /* ------------------------------------------------------------ slugs */
 
@@ -107,7 +105,7 @@ static const char *asset(const admin_t *ad, const char *file)
 
 /* Renders templates/<name> with data (stolen) plus what every admin page
  * needs: assets, the person, the CSRF token, the year. */
-static int render(ctx_t *c, int status, const char *name, json_t *data)
+int admin_render(ctx_t *c, int status, const char *name, json_t *data)
 {
 	admin_t *ad = c->admin;
 	if (!data)
@@ -151,15 +149,15 @@ static int render(ctx_t *c, int status, const char *name, json_t *data)
 	return 0;
 }
 
-static int error_page(ctx_t *c, int status, const char *title,
+int admin_error_page(ctx_t *c, int status, const char *title,
 		      const char *message)
 {
-	return render(c, status, "admin/error",
+	return admin_render(c, status, "admin/error",
 		      json_pack("{s:i, s:s, s:s}", "status", status, "title",
 				title, "message", message));
 }
 
-static int redirect(ctx_t *c, const char *location)
+int admin_redirect(ctx_t *c, const char *location)
 {
 	buf_clear(&c->resp->body);
 	return http_redirect(c->resp, 303, str_c(location));
@@ -176,7 +174,7 @@ static int set_session_cookie(ctx_t *c, const char *value, bool clear)
 }
 
 /* A field of a form as re-rendered: {"value", "error"?}. */
-static json_t *field(str_t value, const char *error)
+json_t *admin_field(str_t value, const char *error)
 {
 	json_t *f = json_object();
 	json_object_set_new(f, "value",
@@ -188,7 +186,7 @@ static json_t *field(str_t value, const char *error)
 	return f;
 }
 
-static str_t form(const ctx_t *c, const char *name)
+str_t admin_form(const ctx_t *c, const char *name)
 {
 	str_t v = http_form(c->req, name);
 	return v.p ? v : STR("");
@@ -196,16 +194,7 @@ static str_t form(const ctx_t *c, const char *name)
 
 /* ------------------------------------------------------------ tenants */
 
-typedef struct {
-	long long id;
-	const char *slug;
-	const char *name;
-	const char *status;
-	const char *created;
-	bool has_page;
-	bool published;
-	auth_role_t role;
-} tenant_t;
+typedef admin_tenant_t tenant_t;
 
 static const db_stmt_t q_tenant_by_slug = {
 	"admin_tenant_by_slug",
@@ -219,7 +208,7 @@ static const db_stmt_t q_tenant_by_slug = {
 /* The tenant of the path's {slug} and the person's role in it;
  * ERR_NOT_FOUND when there is none or the person has no role (the same
  * answer, so a guessed slug reveals nothing). */
-static int load_tenant(ctx_t *c, tenant_t *t)
+int admin_load_tenant(ctx_t *c, tenant_t *t)
 {
 	str_t slug = router_param(c->req, "slug");
 	if (admin_slug_check(slug, NULL) != 0 && !admin_slug_reserved(slug))
@@ -246,7 +235,7 @@ static int load_tenant(ctx_t *c, tenant_t *t)
 	return t->role == AUTH_ROLE_NONE ? ERR_NOT_FOUND : 0;
 }
 
-static const char *site_url(ctx_t *c, const char *slug)
+const char *admin_site_url(ctx_t *c, const char *slug)
 {
 	char host[320], origin[400];
 	snprintf(host, sizeof host, "%s.%s", slug, c->admin->cfg->domain);
@@ -261,13 +250,13 @@ static int h_admin_root(http_request_t *req, http_response_t *resp, void *app)
 {
 	(void)req;
 	(void)resp;
-	return redirect(app, HOME_URL);
+	return admin_redirect(app, HOME_URL);
 }
 
 static int login_form(ctx_t *c, int status, str_t email, const char *error)
 {
-	return render(c, status, "admin/login",
-		      json_pack("{s:o, s:s?}", "email", field(email, NULL),
+	return admin_render(c, status, "admin/login",
+		      json_pack("{s:o, s:s?}", "email", admin_field(email, NULL),
 				"error", error));
 }
 
@@ -279,14 +268,14 @@ static int h_login_form(http_request_t *req, http_response_t *resp, void *app)
 	str_t cookie = http_cookie(req, ADMIN_COOKIE);
 	if (http_found(cookie) &&
 	    auth_session_check(c->db, c->arena, cookie, &s) == 0)
-		return redirect(c, HOME_URL);
+		return admin_redirect(c, HOME_URL);
 	return login_form(c, 200, STR(""), NULL);
 }
 
 static int h_login(http_request_t *req, http_response_t *resp, void *app)
 {
 	ctx_t *c = app;
-	str_t email = str_trim(form(c, "email")), pw = form(c, "password");
+	str_t email = str_trim(admin_form(c, "email")), pw = admin_form(c, "password");
 	if (email.len == 0 || pw.len == 0)
 		return login_form(c, 422, email,
 				  "Enter your e-mail address and your "
@@ -318,7 +307,7 @@ static int h_login(http_request_t *req, http_response_t *resp, void *app)
 		return rc;
 	if ((rc = set_session_cookie(c, s.token, false)))
 		return rc;
-	return redirect(c, HOME_URL);
+	return admin_redirect(c, HOME_URL);
 }
 
 static int h_logout(http_request_t *req, http_response_t *resp, void *app)
@@ -330,7 +319,7 @@ static int h_logout(http_request_t *req, http_response_t *resp, void *app)
 		return rc;
 	if ((rc = set_session_cookie(c, "", true)))
 		return rc;
-	return redirect(c, LOGIN_URL);
+	return admin_redirect(c, LOGIN_URL);
 }
 
 static const db_stmt_t q_tenants_all = {
@@ -388,9 +377,9 @@ static int h_dashboard(http_request_t *req, http_response_t *resp, void *app)
 				  strcmp(st, "suspended") == 0, "role",
 				  db_value(r, i, 3), "published",
 				  strcmp(db_value(r, i, 4), "t") == 0, "url",
-				  site_url(c, db_value(r, i, 0))));
+				  admin_site_url(c, db_value(r, i, 0))));
 	}
-	return render(c, 200, "admin/dashboard",
+	return admin_render(c, 200, "admin/dashboard",
 		      json_pack("{s:o, s:b, s:s%, s:b, s:b, s:s?}", "tenants",
 				list, "empty", n == 0, "q", q.p, q.len,
 				"searched", q.len > 0, "truncated",
@@ -419,7 +408,7 @@ static int h_tenant(http_request_t *req, http_response_t *resp, void *app)
 	(void)resp;
 	ctx_t *c = app;
 	tenant_t t;
-	int rc = load_tenant(c, &t);
+	int rc = admin_load_tenant(c, &t);
 	if (rc)
 		return rc;
 	if (!auth_can(t.role, AUTH_READ))
@@ -445,13 +434,13 @@ static int h_tenant(http_request_t *req, http_response_t *resp, void *app)
 					   db_value(mr, i, 1), "role",
 					   db_value(mr, i, 2)));
 	bool suspended = strcmp(t.status, "suspended") == 0;
-	return render(
+	return admin_render(
 		c, 200, "admin/tenant",
 		json_pack("{s:{s:s, s:s, s:s, s:b, s:s, s:s, s:b, s:b}, s:s,"
 			  " s:b, s:o, s:b, s:o, s:b}",
 			  "tenant", "slug", t.slug, "name", t.name, "status",
 			  t.status, "suspended", suspended, "created", t.created,
-			  "url", site_url(c, t.slug), "has_page", t.has_page,
+			  "url", admin_site_url(c, t.slug), "has_page", t.has_page,
 			  "published", t.published, "role",
 			  auth_role_name(t.role), "can_operate",
 			  t.role == AUTH_ROLE_ADMIN, "workflows", wfs,
@@ -470,7 +459,7 @@ static int suspend(ctx_t *c, const char *to)
 	if (!c->session.user.is_admin)
 		return ERR_NOT_FOUND;
 	tenant_t t;
-	int rc = load_tenant(c, &t);
+	int rc = admin_load_tenant(c, &t);
 	if (rc)
 		return rc;
 	const char *p[] = {db_param_ll(c->arena, t.id), to};
@@ -494,7 +483,7 @@ static int suspend(ctx_t *c, const char *to)
 	}
 	if ((rc = db_commit(c->db)))
 		goto out;
-	return redirect(c, arena_printf(c->arena, "/admin/tenants/%s", t.slug));
+	return admin_redirect(c, arena_printf(c->arena, "/admin/tenants/%s", t.slug));
 out:
 	db_rollback(c->db);
 	return rc;
@@ -517,10 +506,10 @@ static int h_unsuspend(http_request_t *req, http_response_t *resp, void *app)
 static int new_tenant_form(ctx_t *c, int status, str_t slug, const char *slug_err,
 			   str_t name, const char *name_err)
 {
-	return render(c, status, "admin/tenant_new",
+	return admin_render(c, status, "admin/tenant_new",
 		      json_pack("{s:{s:o, s:o}, s:b}", "fields", "slug",
-				field(slug, slug_err), "name",
-				field(name, name_err), "invalid",
+				admin_field(slug, slug_err), "name",
+				admin_field(name, name_err), "invalid",
 				slug_err || name_err));
 }
 
@@ -569,7 +558,7 @@ static int h_tenant_create(http_request_t *req, http_response_t *resp,
 	ctx_t *c = app;
 	if (!c->session.user.is_admin)
 		return ERR_NOT_FOUND;
-	str_t slug = str_trim(form(c, "slug")), name_in = form(c, "name");
+	str_t slug = str_trim(admin_form(c, "slug")), name_in = admin_form(c, "name");
 	const char *slug_err = NULL, *name_err = NULL, *name = NULL;
 	(void)!admin_slug_check(slug, &slug_err);
 	if (auth_name_check(c->arena, name_in, &name, &name_err) != 0 &&
@@ -604,7 +593,7 @@ static int h_tenant_create(http_request_t *req, http_response_t *resp,
 	json_decref(after);
 	if (rc || (rc = db_commit(c->db)))
 		goto out;
-	return redirect(c, arena_printf(c->arena, "/admin/tenants/%s", slug_c));
+	return admin_redirect(c, arena_printf(c->arena, "/admin/tenants/%s", slug_c));
 out:
 	db_rollback(c->db);
 	if (rc == ERR_CONFLICT)
@@ -619,11 +608,11 @@ static int password_form(ctx_t *c, int status, const char *cur_err,
 			 const char *done)
 {
 	/* Passwords are never echoed back into the page. */
-	return render(c, status, "admin/password",
+	return admin_render(c, status, "admin/password",
 		      json_pack("{s:{s:o, s:o, s:o}, s:s?, s:b}", "fields",
-				"current", field(STR(""), cur_err), "new",
-				field(STR(""), new_err), "confirm",
-				field(STR(""), confirm_err), "done", done,
+				"current", admin_field(STR(""), cur_err), "new",
+				admin_field(STR(""), new_err), "confirm",
+				admin_field(STR(""), confirm_err), "done", done,
 				"invalid", cur_err || new_err || confirm_err));
 }
 
@@ -638,8 +627,8 @@ static int h_password_form(http_request_t *req, http_response_t *resp,
 static int h_password(http_request_t *req, http_response_t *resp, void *app)
 {
 	ctx_t *c = app;
-	str_t cur = form(c, "current"), pw = form(c, "new"),
-	      confirm = form(c, "confirm");
+	str_t cur = admin_form(c, "current"), pw = admin_form(c, "new"),
+	      confirm = admin_form(c, "confirm");
 	const char *new_err = NULL, *confirm_err = NULL;
 	if (auth_password_check(pw, &new_err) != 0 && !new_err)
 		new_err = "Choose another password.";
@@ -682,7 +671,7 @@ static int h_password(http_request_t *req, http_response_t *resp, void *app)
 			     "of yours was signed out.");
 }
 
-static const router_route_t routes[] = {
+static const router_route_t base_routes[] = {
 	{"GET", "/admin", ROUTER_PLATFORM, h_admin_root, "admin.root"},
 	{"GET", "/admin/login", ROUTER_PLATFORM, h_login_form, "admin.login_form"},
 	{"POST", "/admin/login", ROUTER_PLATFORM, h_login, "admin.login"},
@@ -703,7 +692,12 @@ static const router_route_t routes[] = {
 	{"POST", "/admin/tenants/{slug}/unsuspend", ROUTER_PLATFORM,
 	 h_unsuspend, "admin.tenant_unsuspend"},
 };
-#define NROUTES (sizeof routes / sizeof routes[0])
+#define NBASE (sizeof base_routes / sizeof base_routes[0])
+
+/* The screen modules (see admin_screen.h), one line each. */
+static const router_route_t *(*const screens[])(size_t *n) = {
+	NULL, /* (keeps the list valid while it has no module) */
+};
 
 /* Routes answered without a session. */
 static bool is_public(const router_route_t *r)
@@ -717,7 +711,19 @@ static bool is_public(const router_route_t *r)
 admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
 		   const assets_t *assets, char *err, size_t errlen)
 {
-	if (router_check(routes, NROUTES) != 0) {
+	size_t nroutes = NBASE;
+	router_route_t *routes = xmalloc(sizeof base_routes);
+	memcpy(routes, base_routes, sizeof base_routes);
+	for (size_t i = 0; i < sizeof screens / sizeof screens[0]; i++) {
+		size_t n = 0;
+		const router_route_t *more = screens[i] ? screens[i](&n) : NULL;
+		routes = xrealloc(routes, (nroutes + n) * sizeof *routes);
+		if (n)
+			memcpy(routes + nroutes, more, n * sizeof *routes);
+		nroutes += n;
+	}
+	if (router_check(routes, nroutes) != 0) {
+		free(routes);
 		snprintf(err, errlen, "admin: the route table is invalid");
 		return NULL;
 	}
@@ -729,6 +735,7 @@ admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
 			snprintf(err, errlen,
 				 "CANOPY_TEMPLATE_DIR: template %s is missing",
 				 needed[i]);
+			free(routes);
 			return NULL;
 		}
 	}
@@ -736,6 +743,8 @@ admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
 	ad->cfg = cfg;
 	ad->templates = templates;
 	ad->assets = assets;
+	ad->routes = routes;
+	ad->nroutes = nroutes;
 	config_origin(cfg, cfg->domain ? cfg->domain : "localhost", ad->origin,
 		      sizeof ad->origin);
 	return ad;
@@ -743,6 +752,8 @@ admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
 
 void admin_free(admin_t *admin)
 {
+	if (admin)
+		free(admin->routes);
 	free(admin);
 }
 
@@ -779,7 +790,7 @@ static int serve(ctx_t *c, http_read_fn read_fn, void *read_ctx)
 {
 	http_request_t *req = c->req;
 	const router_route_t *route = NULL;
-	int match = router_match(routes, NROUTES, req, &route);
+	int match = router_match(c->admin->routes, c->admin->nroutes, req, &route);
 	bool public_route = match == 0 && is_public(route);
 	bool post = req->method_id == HTTP_POST;
 	if (!public_route) {
@@ -789,7 +800,7 @@ static int serve(ctx_t *c, http_read_fn read_fn, void *read_ctx)
 						      &c->session)
 				 : ERR_UNAUTHORIZED;
 		if (rc == ERR_UNAUTHORIZED)
-			return redirect(c, LOGIN_URL);
+			return admin_redirect(c, LOGIN_URL);
 		if (rc)
 			return rc;
 		c->signed_in = true;
@@ -803,7 +814,7 @@ static int serve(ctx_t *c, http_read_fn read_fn, void *read_ctx)
 		if (rc)
 			return rc;
 		if (c->signed_in &&
-		    auth_csrf_verify(&c->session, NULL, form(c, "csrf")) != 0)
+		    auth_csrf_verify(&c->session, NULL, admin_form(c, "csrf")) != 0)
 			return ERR_FORBIDDEN;
 	}
 	return route->handler(req, c->resp, c);
@@ -865,7 +876,7 @@ int admin_serve(admin_t *admin, db_t *db, http_request_t *req,
 			log_str(l, "code", err_code_name(rc));
 			log_end(l);
 		}
-		if (error_page(&c, status, title, msg) != 0) {
+		if (admin_error_page(&c, status, title, msg) != 0) {
 			buf_clear(&resp->body);
 			buf_puts(&resp->body, msg);
 			resp->status = status;

@@ -1,0 +1,78 @@
+/* admin_screen: what the screens of the admin share.
+ *
+ * lib/admin.c owns sign-in, sessions, CSRF and the route table; each group
+ * of screens lives in a module of its own (admin_<group>.c) that exports
+ * its routes with admin_<group>_routes() (listed in admin.c's `screens`)
+ * and answers through the helpers below.  By the time a handler runs, the
+ * person is signed in, and a POST's body is read and its CSRF token
+ * checked.  Handlers get the admin_ctx_t as their app pointer. */
+#ifndef CANOPY_ADMIN_SCREEN_H
+#define CANOPY_ADMIN_SCREEN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "admin.h"
+#include "arena.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "router.h"
+#include "str.h"
+
+/* One request. */
+typedef struct {
+	admin_t *admin;
+	db_t *db;
+	arena_t *arena;
+	http_request_t *req;
+	http_response_t *resp;
+	bool signed_in;
+	auth_session_t session;
+	char csrf[AUTH_CSRF_SIZE]; /* for the forms of this page */
+} admin_ctx_t;
+
+/* A tenant as a screen sees it, with the person's role in it. */
+typedef struct {
+	long long id;
+	const char *slug;
+	const char *name;
+	const char *status;
+	const char *created;
+	bool has_page;
+	bool published;
+	auth_role_t role;
+} admin_tenant_t;
+
+/* The configuration the admin was made with. */
+const config_t *admin_config(const admin_ctx_t *c);
+
+/* Renders templates/<name> with data (stolen) plus what every admin page
+ * needs: assets, the person ("me"), the CSRF token ("csrf"), the year. */
+int admin_render(admin_ctx_t *c, int status, const char *name, json_t *data)
+	WARN_UNUSED;
+
+/* The admin's error page with a title and a sentence. */
+int admin_error_page(admin_ctx_t *c, int status, const char *title,
+		     const char *message) WARN_UNUSED;
+
+/* 303 to location (after a successful POST). */
+int admin_redirect(admin_ctx_t *c, const char *location) WARN_UNUSED;
+
+/* A form field as re-rendered: {"value", "error"?}. */
+json_t *admin_field(str_t value, const char *error);
+
+/* A posted form field; "" when absent. */
+str_t admin_form(const admin_ctx_t *c, const char *name);
+
+/* The tenant of the path's {slug} and the person's role in it;
+ * ERR_NOT_FOUND when there is none or the person has no role (the same
+ * answer, so a guessed slug reveals nothing).  Check the action with
+ * auth_can(t->role, ...) next. */
+int admin_load_tenant(admin_ctx_t *c, admin_tenant_t *t) WARN_UNUSED;
+
+/* https://<slug>.<domain>[:port]/ */
+const char *admin_site_url(admin_ctx_t *c, const char *slug);
+
+#endif
