@@ -382,8 +382,9 @@ static int h_generate(http_request_t *req, http_response_t *resp, void *app)
 					       limit, wait),
 				  NULL);
 	}
+	workflow_store_change_t change;
 	if ((rc = workflow_store_create_as(c->db, c->arena, tid, name, prompt,
-					   WORKFLOW_GENERATING, &id)))
+					   WORKFLOW_GENERATING, &id, &change)))
 		goto out;
 	/* The answer shows the workflow as committed: the deployer may move
 	 * it on as soon as the job is visible. */
@@ -393,10 +394,9 @@ static int h_generate(http_request_t *req, http_response_t *resp, void *app)
 	    (rc = workflow_store_get(c->db, c->arena, tid, id, &row)) ||
 	    (rc = db_commit(c->db)))
 		goto out;
-	/* Publishes the status as it is now, which is what a page must
-	 * show even if the deployer has already changed it. */
-	if (workflow_store_publish(c->db, c->arena, tid, id) != 0)
-		log_warn("workflow %lld: status not published", id);
+	/* "generating", even if the deployer has moved it on already:
+	 * pages order the messages by updated_at. */
+	workflow_store_publish_change(&change);
 	set_header(resp, "Location",
 		   arena_printf(c->arena, "/api/v1/workflows/%lld", id));
 	return send_json(resp, 202,
@@ -528,12 +528,14 @@ static int h_deploy(http_request_t *req, http_response_t *resp, void *app)
 			    "A generation is running; deploy when it has "
 			    "finished.");
 	bool created = false;
+	workflow_store_change_t change;
 	/* One transaction: the deployer cannot see the job before the
 	 * status says deploying, so its own later status is never
 	 * overwritten by ours. */
 	if ((rc = db_begin(c->db)) ||
 	    (rc = workflow_store_update_status(c->db, c->arena, tid, id,
-					       WORKFLOW_DEPLOYING, NULL)) ||
+					       WORKFLOW_DEPLOYING, NULL,
+					       &change)) ||
 	    (rc = workflow_jobs_enqueue_deploy(c->db, c->arena, c->api->cfg, tid,
 					       id, row.graph_hash, &job_id,
 					       &created)) ||
@@ -541,8 +543,7 @@ static int h_deploy(http_request_t *req, http_response_t *resp, void *app)
 		db_rollback(c->db);
 		return rc;
 	}
-	if (workflow_store_publish(c->db, c->arena, tid, id) != 0)
-		log_warn("workflow %lld: status not published", id);
+	workflow_store_publish_change(&change);
 	set_header(resp, "Location",
 		   arena_printf(c->arena, "/api/v1/workflows/%lld/status", id));
 	return send_json(resp, 202,

@@ -564,6 +564,7 @@ static jobs_result_t save_generated(job_t *j, const json_t *graph,
 				       j->workflow_id, graph, "generate",
 				       &version);
 	long long deploy_job = 0;
+	workflow_store_change_t change = {0};
 	if (rc == 0 && deploy)
 		rc = workflow_jobs_enqueue_deploy(ctx->db, ctx->arena, ctx->cfg,
 						  j->tenant_id, j->workflow_id,
@@ -571,7 +572,8 @@ static jobs_result_t save_generated(job_t *j, const json_t *graph,
 	if (rc == 0)
 		rc = workflow_store_update_status(
 			ctx->db, ctx->arena, j->tenant_id, j->workflow_id,
-			deploy ? WORKFLOW_DEPLOYING : WORKFLOW_IDLE, NULL);
+			deploy ? WORKFLOW_DEPLOYING : WORKFLOW_IDLE, NULL,
+			&change);
 	if (rc == 0)
 		rc = db_commit(ctx->db);
 	else
@@ -586,9 +588,9 @@ static jobs_result_t save_generated(job_t *j, const json_t *graph,
 			      "the generated graph could not be stored");
 	if (rc)
 		return finish(j, JOBS_RETRY, "the database is unavailable");
-	/* The status changed inside the transaction: publish it now. */
-	(void)!workflow_store_publish(ctx->db, ctx->arena, j->tenant_id,
-				      j->workflow_id);
+	/* The status changed inside the transaction: publish it now (the
+	 * deploy job may already be further; pages order by updated_at). */
+	workflow_store_publish_change(&change);
 	log_line_t *l = log_begin(LOG_INFO, "workflow generated");
 	log_int(l, "workflow_id", j->workflow_id);
 	log_int(l, "tenant_id", j->tenant_id);

@@ -144,17 +144,27 @@ int workflow_store_list(db_t *db, arena_t *a, long long tenant_id, int limit,
 
 /* ------------------------------------------------------------ create */
 
+#define STATUS_COLUMNS                                                       \
+	"t.slug, w.id, w.name, w.status, w.status_reason, w.last_run_url,"   \
+	" w.editor_url, w.version, to_json(w.updated_at) #>> '{}'"
+
 static const db_stmt_t q_create = {
 	"wfs_create",
-	"INSERT INTO workflows (tenant_id, name, prompt, status)"
-	" VALUES ($1, COALESCE(NULLIF(left(btrim($2), 200), ''),"
-	"                      'Untitled automation'), $3, $4)"
-	" RETURNING id",
+	"WITH w AS ("
+	"  INSERT INTO workflows (tenant_id, name, prompt, status)"
+	"  VALUES ($1, COALESCE(NULLIF(left(btrim($2), 200), ''),"
+	"                       'Untitled automation'), $3, $4)"
+	"  RETURNING *)"
+	"SELECT " STATUS_COLUMNS " FROM w JOIN tenants t ON t.id = w.tenant_id",
 	4};
+
+static void note_change(arena_t *a, const PGresult *res,
+			workflow_store_change_t *change);
 
 int workflow_store_create_as(db_t *db, arena_t *a, long long tenant_id,
 			     const char *name, const char *prompt,
-			     workflow_status_t status, long long *id)
+			     workflow_status_t status, long long *id,
+			     workflow_store_change_t *change)
 {
 	const char *st = workflow_store_status_name(status);
 	if (!st)
@@ -165,8 +175,10 @@ int workflow_store_create_as(db_t *db, arena_t *a, long long tenant_id,
 	if (rc)
 		return rc;
 	if (db_rows(res) != 1)
-		return ERR_INTERNAL;
-	*id = db_value_ll(res, 0, 0);
+		return ERR_NOT_FOUND; /* no such tenant */
+	*id = db_value_ll(res, 0, 1);
+	if (change)
+		note_change(a, res, change);
 	return 0;
 }
 
@@ -174,7 +186,7 @@ int workflow_store_create(db_t *db, arena_t *a, long long tenant_id,
 			  const char *name, const char *prompt, long long *id)
 {
 	return workflow_store_create_as(db, a, tenant_id, name, prompt,
-					WORKFLOW_IDLE, id);
+					WORKFLOW_IDLE, id, NULL);
 }
 
 /* ------------------------------------------------------------ graphs */
@@ -257,10 +269,6 @@ int workflow_store_save_graph(db_t *db, arena_t *a, long long tenant_id,
 /* ------------------------------------------------------------ status */
 
 /* What a status message needs; the tenant's slug names the channel. */
-#define STATUS_COLUMNS                                                       \
-	"t.slug, w.id, w.name, w.status, w.status_reason, w.last_run_url,"   \
-	" w.editor_url, w.version, to_json(w.updated_at) #>> '{}'"
-
 static const db_stmt_t q_status = {
 	"wfs_status",
 	"UPDATE workflows w"
@@ -308,12 +316,9 @@ json_t *workflow_store_status_message(const workflow_row_t *row)
 	return m;
 }
 
-/* Publishes the status in row r of a STATUS_COLUMNS result. */
-static void publish_row(const PGresult *res, int r)
+/* The message for row r of a STATUS_COLUMNS result (a new reference). */
+static json_t *row_message(const PGresult *res, int r)
 {
-	const config_t *cfg = publish_default();
-	if (!cfg)
-		return;
 	int st = workflow_store_status_parse(db_value(res, r, 3));
 	workflow_row_t row = {
 		.id = db_value_ll(res, r, 1),
@@ -325,17 +330,47 @@ static void publish_row(const PGresult *res, int r)
 		.version = (int)db_value_ll(res, r, 7),
 		.updated_at = db_value(res, r, 8),
 	};
-	json_t *m = workflow_store_status_message(&row);
+	return workflow_store_status_message(&row);
+}
+
+/* Publishes the status in row r of a STATUS_COLUMNS result. */
+static void publish_row(const PGresult *res, int r)
+{
+	const config_t *cfg = publish_default();
+	if (!cfg)
+		return;
+	json_t *m = row_message(res, r);
 	/* A failure is logged by publish_tenant; the page reads the status
 	 * from the database anyway. */
 	(void)!publish_tenant(cfg, db_value(res, r, 0), m);
 	json_decref(m);
 }
 
+static void drop_json(void *j)
+{
+	json_decref(j);
+}
+
+static void note_change(arena_t *a, const PGresult *res,
+			workflow_store_change_t *change)
+{
+	change->slug = arena_strdup(a, db_value(res, 0, 0));
+	change->message = row_message(res, 0);
+	arena_on_reset(a, drop_json, change->message);
+}
+
+void workflow_store_publish_change(const workflow_store_change_t *change)
+{
+	const config_t *cfg = publish_default();
+	if (cfg && change->message)
+		(void)!publish_tenant(cfg, change->slug, change->message);
+}
+
 /* Runs one of the status statements; publishes unless a caller's
  * transaction is open. */
 static int change_status(db_t *db, arena_t *a, const db_stmt_t *stmt,
-			 const char *const *params, bool publish)
+			 const char *const *params, bool publish,
+			 workflow_store_change_t *change)
 {
 	PGresult *res;
 	int rc = db_exec(db, a, stmt, params, &res);
@@ -343,6 +378,8 @@ static int change_status(db_t *db, arena_t *a, const db_stmt_t *stmt,
 		return rc;
 	if (db_rows(res) == 0)
 		return ERR_NOT_FOUND;
+	if (change)
+		note_change(a, res, change);
 	if (publish && !db_in_transaction(db))
 		publish_row(res, 0);
 	return 0;
@@ -350,13 +387,14 @@ static int change_status(db_t *db, arena_t *a, const db_stmt_t *stmt,
 
 int workflow_store_update_status(db_t *db, arena_t *a, long long tenant_id,
 				 long long id, workflow_status_t status,
-				 const char *reason)
+				 const char *reason,
+				 workflow_store_change_t *change)
 {
 	const char *st = workflow_store_status_name(status);
 	if (!st)
 		return ERR_INVALID;
 	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), st, reason};
-	return change_status(db, a, &q_status, p, false);
+	return change_status(db, a, &q_status, p, false, change);
 }
 
 int workflow_store_set_status(db_t *db, arena_t *a, long long tenant_id,
@@ -367,7 +405,7 @@ int workflow_store_set_status(db_t *db, arena_t *a, long long tenant_id,
 	if (!st)
 		return ERR_INVALID;
 	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), st, reason};
-	return change_status(db, a, &q_status, p, true);
+	return change_status(db, a, &q_status, p, true, NULL);
 }
 
 int workflow_store_set_live(db_t *db, arena_t *a, long long tenant_id,
@@ -377,7 +415,7 @@ int workflow_store_set_live(db_t *db, arena_t *a, long long tenant_id,
 {
 	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), builder_kind,
 			   external_id, editor_url, run_url, deployed_hash};
-	return change_status(db, a, &q_live, p, true);
+	return change_status(db, a, &q_live, p, true, NULL);
 }
 
 int workflow_store_publish(db_t *db, arena_t *a, long long tenant_id,

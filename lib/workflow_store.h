@@ -136,17 +136,34 @@ int workflow_store_deployment_end(db_t *db, arena_t *a, long long tenant_id,
  * for callers that change a workflow together with other rows (the API
  * enqueues a job in the same transaction) and publish after the commit. */
 
+/* A status change made inside the caller's transaction, to publish with
+ * workflow_store_publish_change once it has committed.  The message says
+ * what this change set, even if another process has changed the workflow
+ * again meanwhile: every transition reaches the stream, and pages order
+ * messages by their updated_at.  The message is owned by the arena. */
+typedef struct {
+	const char *slug;
+	json_t *message;
+} workflow_store_change_t;
+
 /* As workflow_store_create, starting in status (e.g. generating).
- * Publishes nothing. */
+ * Publishes nothing; *change (may be NULL) gets the message to publish
+ * after the commit.  ERR_NOT_FOUND for an unknown tenant. */
 int workflow_store_create_as(db_t *db, arena_t *a, long long tenant_id,
 			     const char *name, const char *prompt,
-			     workflow_status_t status, long long *id)
-	WARN_UNUSED;
+			     workflow_status_t status, long long *id,
+			     workflow_store_change_t *change) WARN_UNUSED;
 
-/* As workflow_store_set_status, but never publishes. */
+/* As workflow_store_set_status, but never publishes; *change (may be
+ * NULL) gets the message to publish after the commit. */
 int workflow_store_update_status(db_t *db, arena_t *a, long long tenant_id,
 				 long long id, workflow_status_t status,
-				 const char *reason) WARN_UNUSED;
+				 const char *reason,
+				 workflow_store_change_t *change) WARN_UNUSED;
+
+/* Publishes a change noted by create_as or update_status (call it after
+ * the commit).  A failed publish is logged, not returned. */
+void workflow_store_publish_change(const workflow_store_change_t *change);
 
 /* Publishes the workflow's current status as set_status does.  A failed
  * publish is logged, not returned.  ERR_NOT_FOUND. */

@@ -119,13 +119,28 @@
 		if (!url || !('EventSource' in window))
 			return;
 		var reload = reloader(panel);
+		/* Messages of one workflow can arrive out of order (the API and
+		 * the deployer publish from different processes): the newest
+		 * change seen wins. */
+		var newest = {};
+		function isStale(d) {
+			var t = Date.parse(d.updated_at);
+			if (isNaN(t))
+				return false;
+			var id = String(d.workflow_id);
+			if (newest[id] !== undefined && t < newest[id])
+				return true;
+			newest[id] = t;
+			return false;
+		}
 		var source = new EventSource(url);
 		source.onopen = function () { panel.classList.add('is-connected'); };
 		source.onerror = function () { panel.classList.remove('is-connected'); };
 		source.onmessage = function (m) {
 			var d;
 			try { d = JSON.parse(m.data); } catch (e) { return; }
-			if (!d || !Object.prototype.hasOwnProperty.call(LABELS, d.status))
+			if (!d || !Object.prototype.hasOwnProperty.call(LABELS, d.status) ||
+			    isStale(d))
 				return;
 			if (!applyStatus(panel, d))
 				reload(d);

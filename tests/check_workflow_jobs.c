@@ -218,7 +218,7 @@ static long long new_workflow(const char *prompt)
 	long long id = 0;
 	ck_assert_int_eq(workflow_store_create_as(db, arena, tenant, "Draft",
 						  prompt, WORKFLOW_GENERATING,
-						  &id),
+						  &id, NULL),
 			 0);
 	return id;
 }

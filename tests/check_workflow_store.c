@@ -365,29 +365,41 @@ START_TEST(status_changes_are_published_after_commit)
 	ck_assert_int_eq(db_begin(db), 0);
 	ck_assert_int_eq(workflow_store_set_status(db, a, ta, id,
 						   WORKFLOW_DEPLOYING, NULL), 0);
+	workflow_store_change_t change;
 	ck_assert_int_eq(workflow_store_update_status(db, a, ta, id,
-						      WORKFLOW_DEPLOYING, NULL), 0);
+						      WORKFLOW_LIVE, NULL,
+						      &change), 0);
 	ck_assert_int_eq(db_commit(db), 0);
 	ck_assert_int_eq(listener_wait(&l, 2, 300), 1);
-	ck_assert_int_eq(workflow_store_publish(db, a, ta, id), 0);
+	/* someone else moves it on before we publish: the message still
+	 * says what our change set */
+	ck_assert_int_eq(workflow_store_update_status(db, a, ta, id,
+						      WORKFLOW_ERROR, "x",
+						      NULL), 0);
+	workflow_store_publish_change(&change);
 	ck_assert_int_eq(listener_wait(&l, 2, 2000), 2);
 	m = json_loads(l.req[1].body, 0, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(m, "status")), "deploying");
-	ck_assert(json_is_null(json_object_get(m, "reason")));
+	ck_assert_str_eq(json_string_value(json_object_get(m, "status")), "live");
+	json_decref(m);
+	ck_assert_int_eq(workflow_store_publish(db, a, ta, id), 0);
+	ck_assert_int_eq(listener_wait(&l, 3, 2000), 3);
+	m = json_loads(l.req[2].body, 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "status")), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "reason")), "x");
 	json_decref(m);
 
 	ck_assert_int_eq(workflow_store_set_live(db, a, ta, id, "builder", "p1",
 						 "http://b/p1", "http://b/run", NULL), 0);
-	ck_assert_int_eq(listener_wait(&l, 3, 2000), 3);
-	m = json_loads(l.req[2].body, 0, NULL);
+	ck_assert_int_eq(listener_wait(&l, 4, 2000), 4);
+	m = json_loads(l.req[3].body, 0, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "status")), "live");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "url")), "http://b/run");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "editor_url")), "http://b/p1");
 	json_decref(m);
 
 	ck_assert_int_eq(workflow_store_delete(db, a, ta, id), 0);
-	ck_assert_int_eq(listener_wait(&l, 4, 2000), 4);
-	m = json_loads(l.req[3].body, 0, NULL);
+	ck_assert_int_eq(listener_wait(&l, 5, 2000), 5);
+	m = json_loads(l.req[4].body, 0, NULL);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")), "workflow.deleted");
 	json_decref(m);
 
@@ -405,8 +417,13 @@ END_TEST
 START_TEST(create_as_and_delete)
 {
 	long long id;
+	workflow_store_change_t change;
 	ck_assert_int_eq(workflow_store_create_as(db, a, ta, "g", "p",
-						  WORKFLOW_GENERATING, &id), 0);
+						  WORKFLOW_GENERATING, &id,
+						  &change), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(change.message,
+							   "status")),
+			 "generating");
 	workflow_row_t r;
 	ck_assert_int_eq(workflow_store_get(db, a, ta, id, &r), 0);
 	ck_assert_int_eq(r.status, WORKFLOW_GENERATING);

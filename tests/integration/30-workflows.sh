@@ -123,8 +123,12 @@ wait_for 5 events_live || fail "no live event on /events: $(cat "$tmp/events")"
 kill "$events_pid" 2>/dev/null || true
 wait "$events_pid" 2>/dev/null || true
 events_pid=
+# (in the order of the changes: the API and the deployer publish from
+# different processes, so messages may arrive out of order; pages order
+# them by updated_at as this does)
 seq=$(sed -n 's/^data: //p' "$tmp/events" |
-	jq -r --argjson id "$id" 'select(.workflow_id == $id) | .status' | uniq | tr '\n' ' ')
+	jq -sr --argjson id "$id" 'map(select(.workflow_id == $id)) | sort_by(.updated_at | sub("\\+00:00$"; "") | split(".") | .[0] + "." + ((.[1] // "0") + "000000")[0:6]) | .[].status' |
+	uniq | tr '\n' ' ')
 [[ $seq == "generating deploying live " ]] || fail "/events showed '$seq' for workflow $id"
 ok "the tenant's /events stream showed generating -> deploying -> live"
 
