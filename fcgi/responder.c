@@ -245,7 +245,10 @@ static void serve_admin(worker_t *w, http_request_t *req)
 	if (admin_serve(w->app->admin, worker_db(w), req, &resp, fcgx_read,
 			w->fcgx.in) != 0)
 		log_error("admin: no answer could be made");
-	security_headers(&resp, site_default_csp());
+	/* A page preview brings its own policy (its inline style's hash). */
+	str_t csp = http_response_header(&resp, STR("Content-Security-Policy"));
+	security_headers(&resp, csp.p ? str_dup(w->arena, csp)
+				      : site_default_csp());
 	if (http_response_write(&resp, fcgi_common_write, w->fcgx.out))
 		log_warn("response write failed");
 }

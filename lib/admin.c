@@ -1,5 +1,7 @@
 #include "admin.h"
 #include "admin_screen.h"
+#include "admin_site.h"
+#include "admin_team.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -30,6 +32,16 @@ struct admin {
 const config_t *admin_config(const admin_ctx_t *c)
 {
 	return c->admin->cfg;
+}
+
+const mustache_set_t *admin_templates(const admin_ctx_t *c)
+{
+	return c->admin->templates;
+}
+
+const assets_t *admin_assets(const admin_ctx_t *c)
+{
+	return c->admin->assets;
 }
 
 typedef admin_ctx_t ctx_t;
@@ -437,13 +449,14 @@ static int h_tenant(http_request_t *req, http_response_t *resp, void *app)
 	return admin_render(
 		c, 200, "admin/tenant",
 		json_pack("{s:{s:s, s:s, s:s, s:b, s:s, s:s, s:b, s:b}, s:s,"
-			  " s:b, s:o, s:b, s:o, s:b}",
+			  " s:b, s:b, s:o, s:b, s:o, s:b}",
 			  "tenant", "slug", t.slug, "name", t.name, "status",
 			  t.status, "suspended", suspended, "created", t.created,
 			  "url", admin_site_url(c, t.slug), "has_page", t.has_page,
 			  "published", t.published, "role",
 			  auth_role_name(t.role), "can_operate",
-			  t.role == AUTH_ROLE_ADMIN, "workflows", wfs,
+			  t.role == AUTH_ROLE_ADMIN, "can_manage",
+			  auth_can(t.role, AUTH_MANAGE_MEMBERS), "workflows", wfs,
 			  "no_workflows", json_array_size(wfs) == 0, "members",
 			  members, "no_members", json_array_size(members) == 0));
 }
@@ -696,14 +709,23 @@ static const router_route_t base_routes[] = {
 
 /* The screen modules (see admin_screen.h), one line each. */
 static const router_route_t *(*const screens[])(size_t *n) = {
-	NULL, /* (keeps the list valid while it has no module) */
+	admin_site_routes,
+	admin_team_routes,
 };
+
+/* Routes of screen modules named "public.*" (an invitation link) are
+ * answered without a session, but see the person when one is signed in
+ * (and then check the CSRF token of a POST, as everywhere). */
+static bool is_public_screen(const router_route_t *r)
+{
+	return strncmp(r->name, "public.", 7) == 0;
+}
 
 /* Routes answered without a session. */
 static bool is_public(const router_route_t *r)
 {
 	return r->handler == h_admin_root || r->handler == h_login_form ||
-	       r->handler == h_login;
+	       r->handler == h_login || is_public_screen(r);
 }
 
 /* ------------------------------------------------------------ admin */
@@ -793,17 +815,19 @@ static int serve(ctx_t *c, http_read_fn read_fn, void *read_ctx)
 	int match = router_match(c->admin->routes, c->admin->nroutes, req, &route);
 	bool public_route = match == 0 && is_public(route);
 	bool post = req->method_id == HTTP_POST;
-	if (!public_route) {
+	if (!public_route || is_public_screen(route)) {
 		str_t cookie = http_cookie(req, ADMIN_COOKIE);
 		int rc = http_found(cookie)
 				 ? auth_session_check(c->db, c->arena, cookie,
 						      &c->session)
 				 : ERR_UNAUTHORIZED;
-		if (rc == ERR_UNAUTHORIZED)
+		if (rc == ERR_UNAUTHORIZED && !public_route)
 			return admin_redirect(c, LOGIN_URL);
-		if (rc)
+		if (rc && rc != ERR_UNAUTHORIZED)
 			return rc;
-		c->signed_in = true;
+		c->signed_in = rc == 0;
+	}
+	if (c->signed_in) {
 		if (auth_csrf_token(&c->session, NULL, c->csrf) != 0)
 			return ERR_INTERNAL;
 	}

@@ -14,10 +14,12 @@
 
 #include "admin.h"
 #include "arena.h"
+#include "assets.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "mustache.h"
 #include "router.h"
 #include "str.h"
 
@@ -47,6 +49,11 @@ typedef struct {
 
 /* The configuration the admin was made with. */
 const config_t *admin_config(const admin_ctx_t *c);
+
+/* The compiled templates and the assets the admin was made with (to
+ * render a tenant's page for a preview with lib/site). */
+const mustache_set_t *admin_templates(const admin_ctx_t *c);
+const assets_t *admin_assets(const admin_ctx_t *c);
 
 /* Renders templates/<name> with data (stolen) plus what every admin page
  * needs: assets, the person ("me"), the CSRF token ("csrf"), the year. */

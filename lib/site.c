@@ -46,6 +46,18 @@ static const db_stmt_t q_tenant_page = {
 	" WHERE t.slug = $1 AND t.status = 'active'",
 	1};
 
+/* The same row for the admin's preview: published or not, suspended or
+ * not. */
+static const db_stmt_t q_tenant_preview = {
+	"site_tenant_preview",
+	"SELECT t.name, t.logo_url, p.json::text, th.json::text,"
+	"       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), t.id"
+	"  FROM tenants t"
+	"  JOIN pages p ON p.tenant_id = t.id"
+	"  LEFT JOIN themes th ON th.id = t.theme_id"
+	" WHERE t.slug = $1",
+	1};
+
 /* The tenant's automations for the Status section, oldest first.  Only
  * a live workflow's run URL is shown: an earlier deployment's may no
  * longer answer. */
@@ -420,16 +432,13 @@ static bool is_site_path(str_t path)
 	       str_eq_c(path, "/sitemap.xml");
 }
 
-int site_render(site_t *s, db_t *db, arena_t *a, str_t slug, str_t path,
-		site_page_t **out)
+static int render_row(site_t *s, db_t *db, arena_t *a, const db_stmt_t *q,
+		      str_t slug, str_t path, site_page_t **out)
 {
-	if (!is_site_path(path))
-		return site_render_error(s, a, 404, "There is no page at this address.",
-					 out);
 	char *slug_c = str_dup(a, slug);
 	const char *params[] = {slug_c};
 	PGresult *r;
-	int rc = db_exec(db, a, &q_tenant_page, params, &r);
+	int rc = db_exec(db, a, q, params, &r);
 	if (rc)
 		return ERR_DB;
 	if (db_rows(r) == 0)
@@ -447,4 +456,19 @@ int site_render(site_t *s, db_t *db, arena_t *a, str_t slug, str_t path,
 		.id = db_value(r, 0, 5),
 	};
 	return render_tenant(s, db, a, &t, path, out);
+}
+
+int site_render(site_t *s, db_t *db, arena_t *a, str_t slug, str_t path,
+		site_page_t **out)
+{
+	if (!is_site_path(path))
+		return site_render_error(s, a, 404, "There is no page at this address.",
+					 out);
+	return render_row(s, db, a, &q_tenant_page, slug, path, out);
+}
+
+int site_render_preview(site_t *s, db_t *db, arena_t *a, str_t slug,
+			site_page_t **out)
+{
+	return render_row(s, db, a, &q_tenant_preview, slug, STR("/"), out);
 }

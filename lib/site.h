@@ -46,6 +46,12 @@ const char *site_default_csp(void);
 int site_render(site_t *site, db_t *db, arena_t *arena, str_t slug,
 		str_t path, site_page_t **out) WARN_UNUSED;
 
+/* Renders the tenant's page at "/" from its saved page even when it is
+ * not published or the tenant is suspended: the admin's preview.  A
+ * tenant without a page gives the 404 page.  Errors as site_render. */
+int site_render_preview(site_t *site, db_t *db, arena_t *a, str_t slug,
+			site_page_t **out) WARN_UNUSED;
+
 /* Renders an error page (templates/errors/<status>) for any host:
  * used for 400, 404 of the platform, 500 and 503. */
 int site_render_error(site_t *site, arena_t *arena, int status,
