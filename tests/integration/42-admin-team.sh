@@ -37,53 +37,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- helpers (as in 40-admin.sh) -----------------------------------------------
-req() {
-	local method=$1 path=$2 cookie=$3
-	shift 3
-	local -a c=()
-	[[ -n $cookie ]] && c=(-H "Cookie: canopy_session=$cookie")
-	local code
-	code=$(_curl "$BASE$path" -X "$method" "${c[@]}" -o "$tmp/body" -D "$tmp/h" \
-		-w '%{http_code}' "$@" 2>/dev/null) || code=000
-	echo "$code"
-}
-hdr() {
-	awk -v want="$(tr '[:upper:]' '[:lower:]' <<<"$1")" 'BEGIN { FS = ":" }
-		{ sub(/\r$/, "") } tolower($1) == want { sub(/^[^:]*:[ \t]*/, ""); print; exit }' "$tmp/h"
-}
-expect() {
-	[[ $2 == "$1" ]] || fail "$3: status $2, want $1: $(head -c 400 "$tmp/body")"
-	[[ $(hdr Cache-Control) == no-store ]] ||
-		fail "$3: Cache-Control is '$(hdr Cache-Control)', want no-store"
-}
-has() { grep -qF -- "$1" "$tmp/body"; }
-csrf_of() {
-	grep -o 'name="csrf" value="[^"]*"' "$tmp/body" | head -n 1 | sed 's/.*value="//; s/"$//'
-}
-next_ip() {
-	local n
-	n=$(($(cat "$tmp/ip_n" 2>/dev/null || echo 0) + 1))
-	((n < 250)) || fail "out of source addresses"
-	echo "$n" >"$tmp/ip_n"
-	echo "127.0.12.$n"
-}
-post_form() {
-	local path=$1 cookie=$2 data=$3
-	shift 3
-	req POST "$path" "$cookie" -H 'Content-Type: application/x-www-form-urlencoded' \
-		--data-raw "$data" "$@"
-}
-uri() { jq -rn --arg v "$1" '$v|@uri'; }
-login() {
-	: >"$tmp/cookie"
-	local code
-	code=$(post_form /admin/login "" "email=$(uri "$1")&password=$(uri "$2")" \
-		--interface "$(next_ip)")
-	hdr Set-Cookie | sed -n 's/^canopy_session=\([^;]*\);.*/\1/p' >"$tmp/cookie"
-	echo "$code"
-}
-cookie() { cat "$tmp/cookie"; }
+ADMIN_IP_NET=127.0.12
+# shellcheck source=tests/integration/helpers/admin.sh
+source "$(dirname "$0")/helpers/admin.sh"
 # sign_in EMAIL PASSWORD: the session cookie, or the script fails.
 sign_in() {
 	local code
