@@ -1,7 +1,7 @@
 /* audit: the JSON diff without a database; writing entries inside (and
  * refusing outside) a transaction against a real PostgreSQL, in a private
- * schema holding a stand-in tenants table and sql/0004_accounts.sql, only
- * when DATABASE_URL is set. */
+ * schema holding sql/0001_core.sql and sql/0004_accounts.sql, only when
+ * DATABASE_URL is set. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +9,9 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "check_db_util.h"
+#include "check_private_db.h"
 #include "log.h"
 
-#define MIGRATION TOP_SRCDIR "/sql/0004_accounts.sql"
 
 static json_t *J(const char *text)
 {
@@ -138,12 +137,6 @@ static db_t *db;
 static arena_t *arena;
 static char schema[64];
 
-static void run_sql(const char *sql)
-{
-	int rc = db_exec_script(db, sql);
-	ck_assert_msg(rc == 0, "%s: %s", sql, db_error(db));
-}
-
 static PGresult *q(const char *sql)
 {
 	PGresult *r;
@@ -156,37 +149,15 @@ static void db_setup(void)
 {
 	log_init("check_audit", LOG_ERROR);
 	snprintf(schema, sizeof schema, "audittest_%d", (int)getpid());
-	char *url = test_url_with_schema(schema);
-	db = db_open(url);
-	free(url);
-	ck_assert(db && db_ok(db));
+	db = private_db_open(schema, (const char *[]){"0001_core.sql",
+						  "0004_accounts.sql", NULL});
 	arena = arena_new(0);
-	char sql[512];
-	/* a private tenants table too: nothing of a failed run (whose
-	 * teardown does not run) is left outside the schema */
-	snprintf(sql, sizeof sql,
-		 "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s;"
-		 "CREATE TABLE %s.tenants (id bigint GENERATED ALWAYS AS"
-		 " IDENTITY PRIMARY KEY, slug text NOT NULL, name text NOT NULL)",
-		 schema, schema, schema);
-	run_sql(sql);
-	FILE *f = fopen(MIGRATION, "r");
-	ck_assert_msg(f != NULL, "cannot open %s", MIGRATION);
-	char *text = calloc(1, 1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	ck_assert(n > 0);
-	run_sql(text);
-	free(text);
 }
 
 static void db_teardown(void)
 {
-	char sql[128];
-	snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", schema);
-	run_sql(sql);
 	arena_free(arena);
-	db_close(db);
+	private_db_close(db, schema);
 }
 
 START_TEST(entries_are_written_only_inside_a_transaction)

@@ -1,8 +1,8 @@
 /* auth: passwords, addresses, CSRF and the role table without a database;
  * users, logins, throttling, sessions and memberships against a real
- * PostgreSQL.  The database cases get a private schema holding a stand-in
- * tenants table and their own copy of sql/0004_accounts.sql, and run only
- * when DATABASE_URL is set. */
+ * PostgreSQL.  The database cases get a private schema holding their own
+ * copy of sql/0001_core.sql and sql/0004_accounts.sql, and run only when
+ * DATABASE_URL is set. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +11,10 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "check_db_util.h"
+#include "check_private_db.h"
 #include "crypto.h"
 #include "log.h"
 
-#define MIGRATION TOP_SRCDIR "/sql/0004_accounts.sql"
 #define GOOD_PW "correct horse battery"
 #define CLIENT "192.0.2.10"
 
@@ -287,28 +286,9 @@ static void db_setup(void)
 {
 	log_init("check_auth", LOG_ERROR);
 	snprintf(schema, sizeof schema, "authtest_%d", (int)getpid());
-	char *url = test_url_with_schema(schema);
-	db = db_open(url);
-	free(url);
-	ck_assert(db && db_ok(db));
+	db = private_db_open(schema, (const char *[]){"0001_core.sql",
+						  "0004_accounts.sql", NULL});
 	arena = arena_new(0);
-	char sql[512];
-	/* a private tenants table too: nothing of a failed run (whose
-	 * teardown does not run) is left outside the schema */
-	snprintf(sql, sizeof sql,
-		 "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s;"
-		 "CREATE TABLE %s.tenants (id bigint GENERATED ALWAYS AS"
-		 " IDENTITY PRIMARY KEY, slug text NOT NULL, name text NOT NULL)",
-		 schema, schema, schema);
-	run_sql(sql);
-	FILE *f = fopen(MIGRATION, "r");
-	ck_assert_msg(f != NULL, "cannot open %s", MIGRATION);
-	char *text = calloc(1, 1 << 20);
-	size_t n = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	ck_assert(n > 0);
-	run_sql(text);
-	free(text);
 	tenant_a = make_tenant("a");
 	tenant_b = make_tenant("b");
 	auth_config_t c;
@@ -318,11 +298,8 @@ static void db_setup(void)
 
 static void db_teardown(void)
 {
-	char sql[256];
-	snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", schema);
-	run_sql(sql);
 	arena_free(arena);
-	db_close(db);
+	private_db_close(db, schema);
 }
 
 static auth_user_t add_user(const char *email, const char *pw, bool admin)
