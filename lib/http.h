@@ -38,7 +38,6 @@
 #define HTTP_MAX_PARAMS 256         /* query / form pairs kept */
 #define HTTP_MAX_PATH_PARAMS 8      /* {name} captures per route */
 #define HTTP_MAX_RESPONSE_HEADERS 32
-#define HTTP_MAX_PARTS 64           /* default multipart part limit */
 #define HTTP_REQUEST_ID_MAX 64
 
 typedef enum {
@@ -193,32 +192,6 @@ int http_url_encode(buf_t *out, str_t in);
  * double quotes removed, names case-sensitive, first match wins).  A view
  * into envp; p == NULL when absent. */
 str_t http_cookie(const http_request_t *req, const char *name);
-
-/* ---------------------------------------------------------------- multipart */
-
-typedef struct {
-	str_t name;         /* Content-Disposition name="" (required) */
-	str_t filename;     /* p == NULL for a non-file field; untrusted:
-	                     * may hold '/', "..", anything */
-	str_t content_type; /* part's Content-Type; p == NULL when absent */
-	str_t data;         /* view into the body */
-} http_part_t;
-
-/* Parses a multipart/form-data body.  content_type is the request's
- * Content-Type (the boundary comes from it); max_parts 0 means
- * HTTP_MAX_PARTS.  *parts (arena) views into body; a body that is only
- * the close delimiter ("--b--", an empty form) gives *n == 0.  ERR_MEDIA_TYPE when
- * content_type is not multipart/form-data; ERR_INVALID when the boundary
- * is missing or bad, or the body is malformed or truncated; ERR_TOO_LARGE
- * when there are more than max_parts parts or a part's header block is
- * over 8 KiB. */
-int http_multipart_parse(arena_t *arena, str_t content_type, str_t body,
-			 size_t max_parts, http_part_t **parts, size_t *n)
-	WARN_UNUSED;
-
-/* The first part named name, or NULL. */
-const http_part_t *http_multipart_find(const http_part_t *parts, size_t n,
-				       const char *name);
 
 /* ---------------------------------------------------------------- response */
 
