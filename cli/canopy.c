@@ -7,6 +7,8 @@
  *   canopy credential set|list|delete --tenant SLUG ...  secrets for
  *                                          authRefs (sealed; stdin only)
  *   canopy jobs list|show|retry|cancel|stats|enqueue ...
+ *   canopy routes                       every admin and API route (no
+ *                                          database needed)
  *   canopy user add|password|member ...    people and roles; passwords
  *                                          only ever on standard input
  *
@@ -31,6 +33,7 @@ static const struct {
 	{"credential", cmd_credential, "credential set|list|delete --tenant SLUG ...  secrets for authRefs (secret on stdin)"},
 	{"jobs", cmd_jobs, "jobs list|show|retry|cancel|stats|enqueue ...  operate the job queue"},
 	{"migrate", cmd_migrate, "migrate                      apply pending migrations"},
+	{"routes", cmd_routes, "routes                       list every admin and API route (tab-separated)"},
 	{"seed", cmd_seed, "seed [--demo] [--tenants N]  create the demo tenant and N generated tenants"},
 	{"user", cmd_user, "user add|password|member ...  people and their roles (password on stdin)"},
 };
@@ -56,6 +59,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "canopy: unknown command '%s'\n", argv[1]);
 		return usage();
 	}
+
+	if (fn == cmd_routes) /* reads only the program's own tables */
+		return cmd_routes(NULL, NULL, argc - 1, argv + 1);
 
 	config_t cfg;
 	char err[CONFIG_ERR_MAX];

@@ -11,6 +11,8 @@
 int cmd_apikey(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_credential(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_migrate(const config_t *cfg, db_t *db, int argc, char **argv);
+/* Needs neither: canopy calls it with cfg and db NULL. */
+int cmd_routes(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_seed(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_jobs(const config_t *cfg, db_t *db, int argc, char **argv);
 int cmd_user(const config_t *cfg, db_t *db, int argc, char **argv);

@@ -2,8 +2,10 @@
  *
  * The keeper heartbeats every lease this process holds in one statement
  * (a third of the lease apart, so two heartbeats can fail before a lease
- * runs out), rescues expired leases of any deployer, and prunes finished
- * jobs.  The listener holds a LISTEN connection: a new job wakes one idle
+ * runs out), rescues expired leases of any deployer, prunes finished
+ * jobs, and prunes ended sign-in sessions and stale login throttle rows
+ * (lib/auth: nothing else deletes them, and every responder only ever
+ * adds).  The listener holds a LISTEN connection: a new job wakes one idle
  * worker at once, a cancel reaches the running handler at once.  Both
  * reconnect with backoff; while the listener is down, workers poll. */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "deployer.h"
 #include "log.h"
 
@@ -24,6 +27,9 @@
 #define PRUNE_FIRST_SECONDS 5.0
 #define PRUNE_BATCH 500
 #define PRUNE_MAX_BATCHES 20
+/* auth_prune deletes rows that ended a day ago: no hurry, and each run
+ * scans the sessions table, so far less often than the jobs. */
+#define AUTH_PRUNE_EVERY_SECONDS 600.0
 #define LISTEN_POLL_MS 250
 
 static double now_seconds(void)
@@ -137,6 +143,18 @@ static void prune(app_t *app, db_t *db, arena_t *arena)
 		log_info("pruned %lld finished jobs", deleted);
 }
 
+static void prune_auth(app_t *app, db_t *db, arena_t *arena)
+{
+	long long deleted = 0;
+	if (auth_prune(db, arena, &deleted)) {
+		app_note_error(app, "auth prune: %s", db_error(db));
+		return;
+	}
+	log_line_t *l = log_begin(LOG_INFO, "pruned sessions and login throttles");
+	log_int(l, "deleted", deleted);
+	log_end(l);
+}
+
 void *keeper_main(void *arg)
 {
 	app_t *app = arg;
@@ -145,7 +163,8 @@ void *keeper_main(void *arg)
 	double every = app->cfg.job_lease_seconds / 3.0;
 	double now = now_seconds();
 	double next_beat = now + every, next_rescue = now,
-	       next_prune = now + PRUNE_FIRST_SECONDS;
+	       next_prune = now + PRUNE_FIRST_SECONDS,
+	       next_auth_prune = now + PRUNE_FIRST_SECONDS;
 	while (!atomic_load(&app->stop_background)) {
 		now = now_seconds();
 		if (now >= next_beat)
@@ -159,6 +178,10 @@ void *keeper_main(void *arg)
 		if (now >= next_prune) {
 			prune(app, db, arena);
 			next_prune = now + PRUNE_EVERY_SECONDS;
+		}
+		if (now >= next_auth_prune) {
+			prune_auth(app, db, arena);
+			next_auth_prune = now + AUTH_PRUNE_EVERY_SECONDS;
 		}
 		arena_reset(arena);
 		pause_ms(app, TICK_MS);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "analytics.h"
 #include "api.h"
 #include "arena.h"
 #include "assets.h"
@@ -86,6 +87,8 @@ static void send_page(worker_t *w, const http_request_t *req,
 	security_headers(&resp, page->csp);
 	fcgi_common_set_header(&resp, "Cache-Control", "no-cache");
 	fcgi_common_set_header(&resp, "ETag", page->etag);
+	if (page->status == 405 && req->allow.p) /* set by router_match */
+		fcgi_common_set_header(&resp, "Allow", str_dup(w->arena, req->allow));
 	if (page->status == 200 && http_etag_matches(http_header(req, STR("If-None-Match")), page->etag)) {
 		resp.status = 304;
 	} else {
@@ -207,8 +210,33 @@ static int handle_healthz(http_request_t *req, http_response_t *resp,
 	return 0;
 }
 
+static long fcgx_read(void *ctx, char *data, size_t n);
+
+/* POST /_e on a tenant host: one first-party analytics event (see
+ * lib/analytics.h).  The answer is empty either way, never cached and
+ * never sets anything in the browser. */
+static int handle_beacon(http_request_t *req, http_response_t *resp,
+			 void *ctx)
+{
+	worker_t *w = ctx;
+	int rc = http_request_read_body(req, fcgx_read, w->fcgx.in,
+					ANALYTICS_BODY_MAX);
+	if (rc == 0)
+		rc = analytics_beacon(&w->app->cfg, worker_db(w), w->arena, req);
+	if (rc && rc != ERR_INVALID && rc != ERR_NOT_FOUND) {
+		log_line_t *l = log_begin(rc == ERR_DB ? LOG_WARN : LOG_INFO,
+					  "beacon refused");
+		log_str(l, "code", err_code_name(rc));
+		log_end(l);
+	}
+	resp->status = rc ? err_http_status(rc) : 204;
+	fcgi_common_set_header(resp, "Cache-Control", "no-store");
+	return 0;
+}
+
 static const router_route_t routes[] = {
 	{"GET", "/healthz", ROUTER_SITE | ROUTER_PLATFORM, handle_healthz, "healthz"},
+	{"POST", ANALYTICS_PATH, ROUTER_SITE, handle_beacon, "site.beacon"},
 	{"GET", "/", ROUTER_SITE, handle_site, "site.page"},
 	{"GET", "/robots.txt", ROUTER_SITE, handle_site, "site.robots"},
 	{"GET", "/sitemap.xml", ROUTER_SITE, handle_site, "site.sitemap"},

@@ -1,7 +1,10 @@
 #include "admin.h"
+#include "admin_analytics.h"
+#include "admin_media.h"
 #include "admin_screen.h"
 #include "admin_site.h"
 #include "admin_team.h"
+#include "admin_workflows.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -200,8 +203,23 @@ json_t *admin_field(str_t value, const char *error)
 
 str_t admin_form(const ctx_t *c, const char *name)
 {
+	if (c->multipart) {
+		for (size_t i = 0; i < c->nparts; i++)
+			if (!c->parts[i].filename.p &&
+			    str_eq_c(c->parts[i].name, name))
+				return c->parts[i].data;
+		return STR("");
+	}
 	str_t v = http_form(c->req, name);
 	return v.p ? v : STR("");
+}
+
+const multipart_part_t *admin_file(const ctx_t *c, const char *name)
+{
+	for (size_t i = 0; i < c->nparts; i++)
+		if (c->parts[i].filename.p && str_eq_c(c->parts[i].name, name))
+			return &c->parts[i];
+	return NULL;
 }
 
 /* ------------------------------------------------------------ tenants */
@@ -245,6 +263,43 @@ int admin_load_tenant(ctx_t *c, tenant_t *t)
 				&t->role)))
 		return rc;
 	return t->role == AUTH_ROLE_NONE ? ERR_NOT_FOUND : 0;
+}
+
+/* Two decimal digits at s, or -1. */
+static int two_digits(const char *s)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+const char *admin_time(ctx_t *c, const char *iso)
+{
+	if (!iso)
+		return NULL;
+	struct tm tm = {0};
+	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return iso;
+	while (*end == '.' || (*end >= '0' && *end <= '9'))
+		end++; /* fractions of a second */
+	long offset = 0; /* seconds east of UTC */
+	if (*end == '+' || *end == '-') {
+		int hh = two_digits(end + 1);
+		int mm = end[3] == ':' ? two_digits(end + 4) : -1;
+		if (hh < 0 || mm < 0)
+			return iso;
+		offset = (*end == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
+	} else if (*end != 'Z') {
+		return iso;
+	}
+	time_t t = timegm(&tm) - offset;
+	struct tm utc;
+	char out[32];
+	if (!gmtime_r(&t, &utc) ||
+	    !strftime(out, sizeof out, "%Y-%m-%d %H:%M", &utc))
+		return iso;
+	return arena_strdup(c->arena, out);
 }
 
 const char *admin_site_url(ctx_t *c, const char *slug)
@@ -337,24 +392,28 @@ static int h_logout(http_request_t *req, http_response_t *resp, void *app)
 static const db_stmt_t q_tenants_all = {
 	"admin_tenants_all",
 	"SELECT t.slug, t.name, t.status, 'admin',"
-	"       coalesce(p.is_published, false)"
+	"       coalesce(p.is_published, false), t.id"
 	"  FROM tenants t LEFT JOIN pages p ON p.tenant_id = t.id"
-	" WHERE $1 = '' OR strpos(t.slug, lower($1)) > 0"
-	"       OR strpos(lower(t.name), lower($1)) > 0"
+	" WHERE ($1 = '' OR strpos(t.slug, lower($1)) > 0"
+	"        OR strpos(lower(t.name), lower($1)) > 0)"
+	"   AND ($3 = '' OR t.status = $3)"
+	"   AND t.slug > $4"
 	" ORDER BY t.slug LIMIT $2::int",
-	2};
+	4};
 
 static const db_stmt_t q_tenants_member = {
 	"admin_tenants_member",
 	"SELECT t.slug, t.name, t.status, m.role,"
-	"       coalesce(p.is_published, false)"
+	"       coalesce(p.is_published, false), t.id"
 	"  FROM memberships m JOIN tenants t ON t.id = m.tenant_id"
 	"  LEFT JOIN pages p ON p.tenant_id = t.id"
-	" WHERE m.user_id = $3::bigint"
+	" WHERE m.user_id = $5::bigint"
 	"   AND ($1 = '' OR strpos(t.slug, lower($1)) > 0"
 	"        OR strpos(lower(t.name), lower($1)) > 0)"
+	"   AND ($3 = '' OR t.status = $3)"
+	"   AND t.slug > $4"
 	" ORDER BY t.slug LIMIT $2::int",
-	3};
+	5};
 
 static int h_dashboard(http_request_t *req, http_response_t *resp, void *app)
 {
@@ -367,8 +426,19 @@ static int h_dashboard(http_request_t *req, http_response_t *resp, void *app)
 		note = "The search was too long or unreadable; showing all.";
 		q = STR("");
 	}
+	/* ?status=active|suspended; anything else shows every status. */
+	str_t st_in = http_query(req, "status");
+	const char *status = str_eq_c(st_in, "active")      ? "active"
+			     : str_eq_c(st_in, "suspended") ? "suspended"
+							    : "";
+	/* ?after=<slug>: the next page of the list, which is in slug order
+	 * (a slug's characters all sort below any that are not in one). */
+	str_t after = http_query(req, "after");
+	if (!after.p || after.len > 63)
+		after = STR("");
 	const char *p[] = {str_dup(c->arena, q),
-			   db_param_ll(c->arena, ADMIN_LIST_MAX + 1),
+			   db_param_ll(c->arena, ADMIN_LIST_MAX + 1), status,
+			   str_dup(c->arena, after),
 			   db_param_ll(c->arena, c->session.user.id)};
 	PGresult *r;
 	int rc = db_exec(c->db, c->arena,
@@ -379,8 +449,10 @@ static int h_dashboard(http_request_t *req, http_response_t *resp, void *app)
 		return rc;
 	json_t *list = json_array();
 	int n = db_rows(r);
+	long long *ids = arena_calloc(c->arena, ADMIN_LIST_MAX, sizeof *ids);
 	for (int i = 0; i < n && i < ADMIN_LIST_MAX; i++) {
 		const char *st = db_value(r, i, 2);
+		ids[i] = db_value_ll(r, i, 5);
 		json_array_append_new(
 			list,
 			json_pack("{s:s, s:s, s:s, s:b, s:s, s:b, s:s}", "slug",
@@ -391,11 +463,23 @@ static int h_dashboard(http_request_t *req, http_response_t *resp, void *app)
 				  strcmp(db_value(r, i, 4), "t") == 0, "url",
 				  admin_site_url(c, db_value(r, i, 0))));
 	}
+	if ((rc = admin_analytics_totals(c, ids, list))) {
+		json_decref(list);
+		return rc;
+	}
+	const char *next = n > ADMIN_LIST_MAX
+				   ? db_value(r, ADMIN_LIST_MAX - 1, 0)
+				   : NULL;
 	return admin_render(c, 200, "admin/dashboard",
-		      json_pack("{s:o, s:b, s:s%, s:b, s:b, s:s?}", "tenants",
-				list, "empty", n == 0, "q", q.p, q.len,
-				"searched", q.len > 0, "truncated",
-				n > ADMIN_LIST_MAX, "note", note));
+		      json_pack("{s:o, s:b, s:s%, s:s, s:b, s:s?, s:b, s:b, s:s?, s:{s:b, s:b, s:b}}",
+				"tenants", list, "empty", n == 0, "q", q.p,
+				q.len, "status_value", status, "searched",
+				q.len > 0 || *status, "next_after", next,
+				"paged", after.len > 0, "pager",
+				next || after.len > 0, "note", note,
+				"status", "any", !*status, "active",
+				strcmp(status, "active") == 0, "suspended",
+				strcmp(status, "suspended") == 0));
 }
 
 static const db_stmt_t q_workflows = {
@@ -414,6 +498,12 @@ static const db_stmt_t q_members = {
 	"          ELSE 2 END, u.email LIMIT 200",
 	1};
 
+/* Owners rename their tenant; operators also move it (see below). */
+static bool may_rename(const tenant_t *t)
+{
+	return t->role >= AUTH_ROLE_OWNER;
+}
+
 static int h_tenant(http_request_t *req, http_response_t *resp, void *app)
 {
 	(void)req;
@@ -429,6 +519,9 @@ static int h_tenant(http_request_t *req, http_response_t *resp, void *app)
 	PGresult *wr, *mr;
 	if ((rc = db_exec(c->db, c->arena, &q_workflows, p, &wr)) ||
 	    (rc = db_exec(c->db, c->arena, &q_members, p, &mr)))
+		return rc;
+	json_t *stats; /* views and clicks, last 30 days */
+	if ((rc = admin_analytics_tenant(c, t.id, &stats)))
 		return rc;
 	json_t *wfs = json_array(), *members = json_array();
 	for (int i = 0; i < db_rows(wr); i++)
@@ -449,16 +542,18 @@ static int h_tenant(http_request_t *req, http_response_t *resp, void *app)
 	return admin_render(
 		c, 200, "admin/tenant",
 		json_pack("{s:{s:s, s:s, s:s, s:b, s:s, s:s, s:b, s:b}, s:s,"
-			  " s:b, s:b, s:o, s:b, s:o, s:b}",
+			  " s:b, s:b, s:b, s:o, s:b, s:o, s:b, s:o}",
 			  "tenant", "slug", t.slug, "name", t.name, "status",
 			  t.status, "suspended", suspended, "created", t.created,
 			  "url", admin_site_url(c, t.slug), "has_page", t.has_page,
 			  "published", t.published, "role",
-			  auth_role_name(t.role), "can_operate",
+			  auth_role_name(t.role), "can_rename", may_rename(&t),
+			  "can_operate",
 			  t.role == AUTH_ROLE_ADMIN, "can_manage",
 			  auth_can(t.role, AUTH_MANAGE_MEMBERS), "workflows", wfs,
 			  "no_workflows", json_array_size(wfs) == 0, "members",
-			  members, "no_members", json_array_size(members) == 0));
+			  members, "no_members", json_array_size(members) == 0,
+			  "analytics", stats));
 }
 
 static const db_stmt_t q_set_status = {
@@ -514,6 +609,94 @@ static int h_unsuspend(http_request_t *req, http_response_t *resp, void *app)
 	(void)req;
 	(void)resp;
 	return suspend(app, "active");
+}
+
+/* Renaming: owners change the display name; platform admins also the
+ * slug (the site's address), under the rules of a new tenant's.  The old
+ * slug is free at once.  The tenants trigger (sql/0001_core.sql) notifies
+ * site_changed on the UPDATE, and every responder then drops its whole
+ * page cache, so neither address serves a stale page. */
+static int rename_form(ctx_t *c, int status, const tenant_t *t, str_t name,
+		       const char *name_err, str_t slug, const char *slug_err)
+{
+	return admin_render(
+		c, status, "admin/tenant_rename",
+		json_pack("{s:{s:s, s:s, s:s}, s:{s:o, s:o}, s:b, s:b}",
+			  "tenant", "slug", t->slug, "name", t->name, "url",
+			  admin_site_url(c, t->slug), "fields", "name",
+			  admin_field(name, name_err), "slug",
+			  admin_field(slug, slug_err), "can_slug",
+			  c->session.user.is_admin, "invalid",
+			  name_err || slug_err));
+}
+
+static int h_tenant_rename_form(http_request_t *req, http_response_t *resp,
+				void *app)
+{
+	(void)req;
+	(void)resp;
+	ctx_t *c = app;
+	tenant_t t;
+	int rc = admin_load_tenant(c, &t);
+	if (rc)
+		return rc;
+	if (!may_rename(&t))
+		return ERR_NOT_FOUND;
+	return rename_form(c, 200, &t, str_c(t.name), NULL, str_c(t.slug), NULL);
+}
+
+static const db_stmt_t q_tenant_rename = {
+	"admin_tenant_rename",
+	"UPDATE tenants SET name = $2, slug = $3 WHERE id = $1::bigint",
+	3};
+
+static int h_tenant_rename(http_request_t *req, http_response_t *resp,
+			   void *app)
+{
+	(void)req;
+	(void)resp;
+	ctx_t *c = app;
+	tenant_t t;
+	int rc = admin_load_tenant(c, &t);
+	if (rc)
+		return rc;
+	if (!may_rename(&t))
+		return ERR_NOT_FOUND;
+	str_t name_in = admin_form(c, "name");
+	/* Only operators move a site: for anyone else the slug stays, and a
+	 * posted one is not looked at. */
+	str_t slug = c->session.user.is_admin ? str_trim(admin_form(c, "slug"))
+					      : str_c(t.slug);
+	const char *name = NULL, *name_err = NULL, *slug_err = NULL;
+	if (auth_name_check(c->arena, name_in, &name, &name_err) != 0 &&
+	    !name_err)
+		name_err = "Enter a name.";
+	if (!str_eq_c(slug, t.slug))
+		(void)!admin_slug_check(slug, &slug_err);
+	if (name_err || slug_err)
+		return rename_form(c, 422, &t, name_in, name_err, slug, slug_err);
+	const char *slug_c = str_dup(c->arena, slug);
+	const char *where = arena_printf(c->arena, "/admin/tenants/%s", slug_c);
+	if (strcmp(name, t.name) == 0 && strcmp(slug_c, t.slug) == 0)
+		return admin_redirect(c, where);
+	const char *p[] = {db_param_ll(c->arena, t.id), name, slug_c};
+	json_t *before = json_pack("{s:s, s:s}", "name", t.name, "slug", t.slug);
+	json_t *after = json_pack("{s:s, s:s}", "name", name, "slug", slug_c);
+	if ((rc = db_begin(c->db)) ||
+	    (rc = db_exec(c->db, c->arena, &q_tenant_rename, p, NULL)) ||
+	    (rc = audit_write(c->db, c->arena, t.id, c->session.user.id,
+			      "tenant.rename", "tenant",
+			      db_param_ll(c->arena, t.id), before, after)) ||
+	    (rc = db_commit(c->db)))
+		db_rollback(c->db);
+	json_decref(before);
+	json_decref(after);
+	if (rc == ERR_CONFLICT)
+		return rename_form(c, 422, &t, name_in, NULL, slug,
+				   "This slug is taken; choose another.");
+	if (rc)
+		return rc;
+	return admin_redirect(c, where);
 }
 
 static int new_tenant_form(ctx_t *c, int status, str_t slug, const char *slug_err,
@@ -600,7 +783,7 @@ static int h_tenant_create(http_request_t *req, http_response_t *resp,
 	json_t *after = json_pack("{s:s, s:s, s:s, s:b}", "slug", slug_c,
 				  "name", name, "status", "active",
 				  "published", 0);
-	rc = audit_write(c->db, c->arena, 0, c->session.user.id,
+	rc = audit_write(c->db, c->arena, id, c->session.user.id,
 			 "tenant.create", "tenant", db_param_ll(c->arena, id),
 			 NULL, after);
 	json_decref(after);
@@ -704,6 +887,10 @@ static const router_route_t base_routes[] = {
 	 "admin.tenant_suspend"},
 	{"POST", "/admin/tenants/{slug}/unsuspend", ROUTER_PLATFORM,
 	 h_unsuspend, "admin.tenant_unsuspend"},
+	{"GET", "/admin/tenants/{slug}/rename", ROUTER_PLATFORM,
+	 h_tenant_rename_form, "admin.tenant_rename_form"},
+	{"POST", "/admin/tenants/{slug}/rename", ROUTER_PLATFORM,
+	 h_tenant_rename, "admin.tenant_rename"},
 };
 #define NBASE (sizeof base_routes / sizeof base_routes[0])
 
@@ -711,6 +898,8 @@ static const router_route_t base_routes[] = {
 static const router_route_t *(*const screens[])(size_t *n) = {
 	admin_site_routes,
 	admin_team_routes,
+	admin_media_routes,
+	admin_workflows_routes,
 };
 
 /* Routes of screen modules named "public.*" (an invitation link) are
@@ -728,22 +917,35 @@ static bool is_public(const router_route_t *r)
 	       r->handler == h_login || is_public_screen(r);
 }
 
-/* ------------------------------------------------------------ admin */
+bool admin_route_public(const router_route_t *r)
+{
+	return is_public(r);
+}
 
-admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
-		   const assets_t *assets, char *err, size_t errlen)
+router_route_t *admin_routes_new(size_t *n)
 {
 	size_t nroutes = NBASE;
 	router_route_t *routes = xmalloc(sizeof base_routes);
 	memcpy(routes, base_routes, sizeof base_routes);
 	for (size_t i = 0; i < sizeof screens / sizeof screens[0]; i++) {
-		size_t n = 0;
-		const router_route_t *more = screens[i] ? screens[i](&n) : NULL;
-		routes = xrealloc(routes, (nroutes + n) * sizeof *routes);
-		if (n)
-			memcpy(routes + nroutes, more, n * sizeof *routes);
-		nroutes += n;
+		size_t more_n = 0;
+		const router_route_t *more = screens[i] ? screens[i](&more_n) : NULL;
+		routes = xrealloc(routes, (nroutes + more_n) * sizeof *routes);
+		if (more_n)
+			memcpy(routes + nroutes, more, more_n * sizeof *routes);
+		nroutes += more_n;
 	}
+	*n = nroutes;
+	return routes;
+}
+
+/* ------------------------------------------------------------ admin */
+
+admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
+		   const assets_t *assets, char *err, size_t errlen)
+{
+	size_t nroutes = 0;
+	router_route_t *routes = admin_routes_new(&nroutes);
 	if (router_check(routes, nroutes) != 0) {
 		free(routes);
 		snprintf(err, errlen, "admin: the route table is invalid");
@@ -751,7 +953,8 @@ admin_t *admin_new(const config_t *cfg, const mustache_set_t *templates,
 	}
 	static const char *const needed[] = {
 		"admin/login", "admin/dashboard", "admin/tenant",
-		"admin/tenant_new", "admin/password", "admin/error"};
+		"admin/tenant_new", "admin/tenant_rename", "admin/password",
+		"admin/error"};
 	for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
 		if (!mustache_set_has(templates, needed[i])) {
 			snprintf(err, errlen,
@@ -794,18 +997,67 @@ static long no_body(void *ctx, char *buf, size_t n)
 	return 0;
 }
 
+/* Routes named "upload.*" take a file: a multipart/form-data body of up
+ * to ADMIN_UPLOAD_MAX bytes.  Every other body, multipart or not, stops
+ * at ADMIN_BODY_MAX. */
+static bool is_upload(const router_route_t *r)
+{
+	return strncmp(r->name, "upload.", 7) == 0;
+}
+
+static bool is_multipart(str_t content_type)
+{
+	str_t type;
+	str_cut(content_type, ';', &type);
+	return str_case_eq(str_trim(type), STR("multipart/form-data"));
+}
+
+/* A multipart body's parts, for admin_form and admin_file.  A plain field
+ * with a NUL byte is refused, as http_form refuses one in a urlencoded
+ * form. */
+static int parse_multipart(ctx_t *c)
+{
+	multipart_part_t *parts;
+	size_t n;
+	const char *why = NULL;
+	int rc = multipart_parse(c->arena, c->req->content_type, c->req->body,
+				 NULL, &parts, &n, &why);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!parts[i].filename.p &&
+		    memchr(parts[i].data.p, '\0', parts[i].data.len)) {
+			rc = ERR_INVALID;
+			why = "a form field holds a NUL byte";
+		}
+	if (rc) {
+		log_line_t *l = log_begin(LOG_WARN, "admin: multipart refused");
+		log_str(l, "why", why);
+		log_end(l);
+		return rc == ERR_TOO_LARGE ? rc : ERR_INVALID;
+	}
+	c->multipart = true;
+	c->parts = parts;
+	c->nparts = n;
+	return 0;
+}
+
 /* A POST's body read and its origin checked.  Browsers send Origin with
  * every POST; one that names another site is a cross-site form. */
-static int read_post(ctx_t *c, http_read_fn fn, void *fn_ctx)
+static int read_post(ctx_t *c, const router_route_t *route, http_read_fn fn,
+		     void *fn_ctx)
 {
 	str_t origin = http_header(c->req, STR("Origin"));
 	if (http_found(origin) && !str_eq_c(origin, c->admin->origin))
 		return ERR_FORBIDDEN;
+	bool multipart = is_multipart(c->req->content_type);
 	int rc = http_request_read_body(c->req, fn ? fn : no_body, fn_ctx,
-					ADMIN_BODY_MAX);
+					multipart && is_upload(route)
+						? ADMIN_UPLOAD_MAX
+						: ADMIN_BODY_MAX);
 	if (rc == ERR_TOO_LARGE)
 		return rc;
-	return rc ? ERR_INVALID : 0;
+	if (rc)
+		return ERR_INVALID;
+	return multipart ? parse_multipart(c) : 0;
 }
 
 static int serve(ctx_t *c, http_read_fn read_fn, void *read_ctx)
@@ -834,7 +1086,7 @@ static int serve(ctx_t *c, http_read_fn read_fn, void *read_ctx)
 	if (match)
 		return match;
 	if (post) {
-		int rc = read_post(c, read_fn, read_ctx);
+		int rc = read_post(c, route, read_fn, read_ctx);
 		if (rc)
 			return rc;
 		if (c->signed_in &&

@@ -6,7 +6,8 @@
  *                                    the session cookie, 422 re-render,
  *                                    429 (Retry-After) while throttled
  *   POST /admin/logout               revokes the session; 303 to login
- *   GET  /admin/                     tenants the person may see (?q=)
+ *   GET  /admin/                     tenants the person may see
+ *                                    (?q= name or slug, ?status=)
  *   GET  /admin/password             change the password (asks for the
  *   POST /admin/password             current one again, throttled)
  *   GET  /admin/tenants/new          platform admins only: create a
@@ -14,11 +15,14 @@
  *   GET  /admin/tenants/{slug}       overview: page, workflows, members
  *   POST /admin/tenants/{slug}/suspend      platform admins only
  *   POST /admin/tenants/{slug}/unsuspend
+ *   GET  /admin/tenants/{slug}/rename       owners: the display name;
+ *   POST /admin/tenants/{slug}/rename       platform admins: also the slug
  *
  * Access: without a live session every address but the login form is a
  * 303 to /admin/login.  Every POST must come from our own origin (Origin,
  * when sent) and, but for the login, carry the session's CSRF token in
- * the field "csrf": 403 otherwise.  A tenant the person has no role in is
+ * the field "csrf" (of a urlencoded or a multipart/form-data form): 403
+ * otherwise.  A tenant the person has no role in is
  * 404, exactly like a tenant that does not exist; so is every
  * operator-only address for someone who is not an operator (those screens
  * do not exist for them, and a 404 tells a prober nothing).  Every answer
@@ -39,11 +43,15 @@
 #include "err.h"
 #include "http.h"
 #include "mustache.h"
+#include "router.h"
 #include "str.h"
 
 #define ADMIN_PREFIX "/admin/"
 #define ADMIN_COOKIE "canopy_session"
 #define ADMIN_BODY_MAX (64u * 1024u) /* form posts; nginx allows 2 MB */
+#define ADMIN_UPLOAD_MAX (2u * 1024u * 1024u) /* multipart posts to routes
+					       * named "upload.*": nginx's
+					       * limit */
 #define ADMIN_SLUG_MAX 63
 #define ADMIN_LIST_MAX 200           /* tenants shown on the dashboard */
 #define ADMIN_QUERY_MAX 100          /* bytes of a search */
@@ -63,7 +71,8 @@ bool admin_owns(const http_request_t *req);
 
 /* Answers req (one admin_owns accepted) into resp, which the caller has
  * initialised and writes afterwards: routing, the session, the body (read
- * with read_fn/read_ctx, at most ADMIN_BODY_MAX), CSRF, roles, the
+ * with read_fn/read_ctx, at most ADMIN_BODY_MAX, or ADMIN_UPLOAD_MAX for
+ * a multipart/form-data post to an "upload.*" route), CSRF, roles, the
  * handler, the error page.  Always leaves resp complete with a status;
  * returns 0, or ERR_INTERNAL when even the error page could not be made
  * (resp then holds a bare 500).  The caller adds the security headers
@@ -71,6 +80,16 @@ bool admin_owns(const http_request_t *req);
 int admin_serve(admin_t *admin, db_t *db, http_request_t *req,
 		http_response_t *resp, http_read_fn read_fn, void *read_ctx)
 	WARN_UNUSED;
+
+/* Every route of the admin, admin.c's own and every screen module's, in
+ * the order they are matched: a new array (its strings static) that the
+ * caller frees with free(); *n gets its length.  For admin_new, and for
+ * tools that list routes (canopy routes). */
+router_route_t *admin_routes_new(size_t *n);
+
+/* Whether r (one of admin_routes_new's) is answered without a session:
+ * the sign-in form and its POST, /admin, and invitation links. */
+bool admin_route_public(const router_route_t *r);
 
 /* Whether slug may name a new tenant: 1..63 of a-z, 0-9 and '-', starting
  * and ending with a letter or digit, no "--" (punycode and look-alikes),

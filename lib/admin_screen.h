@@ -5,7 +5,12 @@
  * its routes with admin_<group>_routes() (listed in admin.c's `screens`)
  * and answers through the helpers below.  By the time a handler runs, the
  * person is signed in, and a POST's body is read and its CSRF token
- * checked.  Handlers get the admin_ctx_t as their app pointer. */
+ * checked.  Handlers get the admin_ctx_t as their app pointer.
+ *
+ * Forms may be urlencoded or multipart/form-data (lib/multipart, parsed
+ * before the handler runs); admin_form reads the fields of either.  A
+ * route that takes a file is named "upload.*": only those read a body of
+ * up to ADMIN_UPLOAD_MAX bytes, and they find the file with admin_file. */
 #ifndef CANOPY_ADMIN_SCREEN_H
 #define CANOPY_ADMIN_SCREEN_H
 
@@ -19,6 +24,7 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "multipart.h"
 #include "mustache.h"
 #include "router.h"
 #include "str.h"
@@ -33,6 +39,9 @@ typedef struct {
 	bool signed_in;
 	auth_session_t session;
 	char csrf[AUTH_CSRF_SIZE]; /* for the forms of this page */
+	bool multipart;                /* the POST was multipart/form-data */
+	const multipart_part_t *parts; /* then its parts */
+	size_t nparts;
 } admin_ctx_t;
 
 /* A tenant as a screen sees it, with the person's role in it. */
@@ -70,14 +79,26 @@ int admin_redirect(admin_ctx_t *c, const char *location) WARN_UNUSED;
 /* A form field as re-rendered: {"value", "error"?}. */
 json_t *admin_field(str_t value, const char *error);
 
-/* A posted form field; "" when absent. */
+/* A posted form field (of a urlencoded form, or a plain field of a
+ * multipart one); "" when absent. */
 str_t admin_form(const admin_ctx_t *c, const char *name);
+
+/* The first file part named name of a multipart POST (its filename is
+ * set, perhaps empty when no file was chosen), or NULL.  Views into the
+ * request body; the filename and content type are the sender's claims. */
+const multipart_part_t *admin_file(const admin_ctx_t *c, const char *name);
 
 /* The tenant of the path's {slug} and the person's role in it;
  * ERR_NOT_FOUND when there is none or the person has no role (the same
  * answer, so a guessed slug reveals nothing).  Check the action with
  * auth_can(t->role, ...) next. */
 int admin_load_tenant(admin_ctx_t *c, admin_tenant_t *t) WARN_UNUSED;
+
+/* An ISO 8601 time as the modules give it (to_json of a timestamptz,
+ * "2026-11-24T17:10:54.144157+00:00") as the admin shows times:
+ * "2026-11-24 17:10" in UTC.  NULL for NULL; the input itself when it
+ * is not in that form. */
+const char *admin_time(admin_ctx_t *c, const char *iso);
 
 /* https://<slug>.<domain>[:port]/ */
 const char *admin_site_url(admin_ctx_t *c, const char *slug);

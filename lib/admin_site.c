@@ -336,7 +336,8 @@ static const db_stmt_t q_version_add = {
 static const db_stmt_t q_publish = {
 	"admin_site_publish",
 	"UPDATE pages SET is_published = $2::boolean, updated_at = now()"
-	" WHERE tenant_id = $1::bigint AND is_published <> $2::boolean",
+	" WHERE tenant_id = $1::bigint AND is_published <> $2::boolean"
+	" RETURNING id::text",
 	2};
 
 static const db_stmt_t q_versions = {
@@ -549,12 +550,12 @@ static int publish(ctx_t *c, bool on)
 	if ((rc = db_begin(c->db)) ||
 	    (rc = db_exec(c->db, c->arena, &q_publish, p, &r)))
 		goto out;
-	if (PQcmdTuples(r)[0] != '0') {
+	if (db_rows(r) > 0) { /* it changed: the page's id, as page.update */
 		json_t *before = json_pack("{s:b}", "published", !on);
 		json_t *after = json_pack("{s:b}", "published", on);
 		rc = audit_write(c->db, c->arena, t.id, c->session.user.id,
 				 on ? "page.publish" : "page.unpublish", "page",
-				 db_param_ll(c->arena, t.id), before, after);
+				 db_value(r, 0, 0), before, after);
 		json_decref(before);
 		json_decref(after);
 		if (rc)

@@ -131,7 +131,7 @@ static const db_stmt_t q_members = {
 static const db_stmt_t q_invites_pending = {
 	"team_invites_pending",
 	"SELECT email, role,"
-	"       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+	"       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), id"
 	"  FROM invitations WHERE tenant_id = $1::bigint"
 	"   AND accepted_at IS NULL AND revoked_at IS NULL"
 	"   AND expires_at > now() ORDER BY id DESC LIMIT 100",
@@ -164,10 +164,11 @@ static int members_page(ctx_t *c, const tenant_t *t, int status,
 	}
 	for (int i = 0; i < db_rows(ir); i++)
 		json_array_append_new(
-			invites, json_pack("{s:s, s:s, s:s}", "email",
+			invites, json_pack("{s:s, s:s, s:s, s:s}", "email",
 					   db_value(ir, i, 0), "role",
 					   db_value(ir, i, 1), "expires",
-					   db_value(ir, i, 2)));
+					   db_value(ir, i, 2), "id",
+					   db_value(ir, i, 3)));
 	if (!role)
 		role = "editor";
 	return admin_render(
@@ -369,6 +370,48 @@ static int h_member_remove(http_request_t *req, http_response_t *resp,
 }
 
 /* ------------------------------------------------------------ invitations */
+
+/* Withdraws an open invitation of this tenant: its link stops working
+ * (invite_load then says so).  One already used or withdrawn, or another
+ * tenant's, is not found. */
+static const db_stmt_t q_invite_withdraw = {
+	"team_invite_withdraw",
+	"UPDATE invitations SET revoked_at = now()"
+	" WHERE id = $1::bigint AND tenant_id = $2::bigint"
+	"   AND accepted_at IS NULL AND revoked_at IS NULL"
+	" RETURNING email, role",
+	2};
+
+static int h_invite_withdraw(http_request_t *req, http_response_t *resp,
+			     void *app)
+{
+	(void)req;
+	(void)resp;
+	ctx_t *c = app;
+	tenant_t t;
+	int rc = load(c, &t, AUTH_MANAGE_MEMBERS);
+	if (rc)
+		return rc;
+	long long id = param_id(c, "id");
+	if (!id)
+		return ERR_NOT_FOUND;
+	const char *id_s = db_param_ll(c->arena, id);
+	const char *p[] = {id_s, db_param_ll(c->arena, t.id)};
+	PGresult *r;
+	if ((rc = db_begin(c->db)) ||
+	    (rc = db_exec(c->db, c->arena, &q_invite_withdraw, p, &r)))
+		return fail(c, rc);
+	if (db_rows(r) != 1)
+		return fail(c, ERR_NOT_FOUND);
+	if ((rc = audit(c, t.id, "member.invite_withdraw", "invitation", id_s,
+			json_pack("{s:s, s:s, s:b}", "email", db_value(r, 0, 0),
+				  "role", db_value(r, 0, 1), "withdrawn", 0),
+			json_pack("{s:s, s:s, s:b}", "email", db_value(r, 0, 0),
+				  "role", db_value(r, 0, 1), "withdrawn", 1))) ||
+	    (rc = db_commit(c->db)))
+		return fail(c, rc);
+	return admin_redirect(c, tenant_path(c, &t, "members"));
+}
 
 static const db_stmt_t q_invite_by_hash = {
 	"team_invite_by_hash",
@@ -601,8 +644,11 @@ static int h_invite(http_request_t *req, http_response_t *resp, void *app)
 
 /* ------------------------------------------------------------ API keys */
 
+/* The keys page: the list, the create form (name and scopes as sent,
+ * errors next to them), and a new key shown once. */
 static int keys_page(ctx_t *c, const tenant_t *t, int status,
-		     str_t name, const char *name_err, const char *created,
+		     str_t name, const char *name_err, unsigned scopes,
+		     const char *scope_err, const char *created,
 		     const char *created_name)
 {
 	apikey_t *rows;
@@ -610,21 +656,56 @@ static int keys_page(ctx_t *c, const tenant_t *t, int status,
 	if ((rc = apikey_list(c->db, c->arena, t->id, 200, &rows, &n)))
 		return rc;
 	json_t *keys = json_array();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		const char *sc = apikey_scopes_text(c->arena, rows[i].scopes, ", ");
 		json_array_append_new(
 			keys,
-			json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?}", "id",
+			json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s}", "id",
 				  (json_int_t)rows[i].id, "name", rows[i].name,
 				  "prefix", rows[i].prefix, "created",
-				  rows[i].created_at, "last_used",
-				  rows[i].last_used_at, "revoked",
-				  rows[i].revoked_at));
+				  admin_time(c, rows[i].created_at), "last_used",
+				  admin_time(c, rows[i].last_used_at), "revoked",
+				  admin_time(c, rows[i].revoked_at), "scopes",
+				  *sc ? sc : "none"));
+	}
+	size_t ns;
+	const apikey_scope_t *all = apikey_scopes(&ns);
+	json_t *choices = json_array();
+	for (size_t i = 0; i < ns; i++)
+		json_array_append_new(
+			choices,
+			json_pack("{s:s, s:s, s:s, s:b}", "name", all[i].name,
+				  "what", all[i].what, "id",
+				  arena_printf(c->arena, "scope-%zu", i),
+				  "checked", (scopes & all[i].bit) != 0));
 	return admin_render(
 		c, status, "admin/team_keys",
-		json_pack("{s:o, s:o, s:b, s:o, s:s?, s:s?}", "tenant",
-			  tenant_json(t), "keys", keys, "no_keys", n == 0,
-			  "name", admin_field(name, name_err), "created",
-			  created, "created_name", created_name));
+		json_pack("{s:o, s:o, s:b, s:o, s:o, s:s?, s:b, s:s?, s:s?}",
+			  "tenant", tenant_json(t), "keys", keys, "no_keys",
+			  n == 0, "name", admin_field(name, name_err), "scopes",
+			  choices, "scope_error", scope_err, "invalid",
+			  name_err || scope_err, "created", created,
+			  "created_name", created_name));
+}
+
+/* The scopes ticked in the form ("scope", once per box).  *bad gets
+ * whether a value named no scope. */
+static unsigned form_scopes(ctx_t *c, bool *bad)
+{
+	const http_pair_t *items;
+	size_t n;
+	unsigned mask = 0;
+	*bad = false;
+	if (http_form_parse(c->req, &items, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!str_eq_c(items[i].name, "scope"))
+			continue;
+		unsigned bit = apikey_scope_parse(items[i].value);
+		*bad |= bit == 0;
+		mask |= bit;
+	}
+	return mask;
 }
 
 static int h_keys(http_request_t *req, http_response_t *resp, void *app)
@@ -636,7 +717,8 @@ static int h_keys(http_request_t *req, http_response_t *resp, void *app)
 	int rc = load(c, &t, AUTH_MANAGE_KEYS);
 	if (rc)
 		return rc;
-	return keys_page(c, &t, 200, STR(""), NULL, NULL, NULL);
+	return keys_page(c, &t, 200, STR(""), NULL, APIKEY_SCOPES_ALL, NULL,
+			 NULL, NULL);
 }
 
 static int h_key_create(http_request_t *req, http_response_t *resp,
@@ -650,24 +732,41 @@ static int h_key_create(http_request_t *req, http_response_t *resp,
 	if (rc)
 		return rc;
 	str_t name = str_trim(admin_form(c, "name"));
+	const char *name_err = NULL, *scope_err = NULL;
+	bool bad_scope;
+	unsigned scopes = form_scopes(c, &bad_scope);
 	if (name.len == 0 || name.len > APIKEY_NAME_MAX ||
 	    !str_is_valid_utf8(name))
-		return keys_page(c, &t, 422, name,
-				 "Name the key (1 to 100 characters), e.g. "
-				 "after what uses it.",
+		name_err = "Name the key (1 to 100 characters), e.g. after "
+			   "what uses it.";
+	if (bad_scope)
+		scope_err = "Choose among the scopes listed.";
+	else if (!scopes)
+		scope_err = "Choose at least one scope: what the key may do.";
+	if (name_err || scope_err)
+		return keys_page(c, &t, 422, name, name_err, scopes, scope_err,
 				 NULL, NULL);
 	const char *name_c = str_dup(c->arena, name), *key = NULL;
 	long long id = 0;
 	if ((rc = db_begin(c->db)) ||
-	    (rc = apikey_create(c->db, c->arena, t.id, name_c, &id, &key)))
+	    (rc = apikey_create(c->db, c->arena, t.id, name_c, scopes, &id,
+				&key)))
 		return fail(c, rc);
+	json_t *scope_list = json_array();
+	size_t ns;
+	const apikey_scope_t *all = apikey_scopes(&ns);
+	for (size_t i = 0; i < ns; i++)
+		if (scopes & all[i].bit)
+			json_array_append_new(scope_list, json_string(all[i].name));
 	if ((rc = audit(c, t.id, "apikey.create", "api_key",
 			db_param_ll(c->arena, id), NULL,
-			json_pack("{s:s, s:s%}", "name", name_c, "prefix",
-				  key + 4, (size_t)APIKEY_PREFIX_LEN))) ||
+			json_pack("{s:s, s:s%, s:o}", "name", name_c, "prefix",
+				  key + 4, (size_t)APIKEY_PREFIX_LEN, "scopes",
+				  scope_list))) ||
 	    (rc = db_commit(c->db)))
 		return fail(c, rc);
-	return keys_page(c, &t, 200, STR(""), NULL, key, name_c);
+	return keys_page(c, &t, 200, STR(""), NULL, APIKEY_SCOPES_ALL, NULL,
+			 key, name_c);
 }
 
 static int h_key_revoke(http_request_t *req, http_response_t *resp,
@@ -711,7 +810,7 @@ static int creds_page(ctx_t *c, const tenant_t *t, int status,
 		json_array_append_new(
 			list, json_pack("{s:s, s:s, s:s}", "name", rows[i].name,
 					"kind", rows[i].kind, "updated",
-					rows[i].updated_at));
+					admin_time(c, rows[i].updated_at)));
 	json_t *kl = json_array();
 	for (const char *const *k = kinds; *k; k++)
 		json_array_append_new(
@@ -972,6 +1071,8 @@ static const router_route_t routes[] = {
 	 "admin.member_role"},
 	{"POST", T "/members/{user}/remove", ROUTER_PLATFORM, h_member_remove,
 	 "admin.member_remove"},
+	{"POST", T "/members/invitations/{id}/withdraw", ROUTER_PLATFORM,
+	 h_invite_withdraw, "admin.member_invite_withdraw"},
 	{"GET", "/admin/invite/{token}", ROUTER_PLATFORM, h_invite_form,
 	 "public.invite_form"},
 	{"POST", "/admin/invite/{token}", ROUTER_PLATFORM, h_invite,

@@ -1,9 +1,12 @@
 /* admin_team: the admin screens of a tenant's team and its secrets
  * (see admin_screen.h for how screens plug in):
  *
- *   /admin/tenants/{slug}/members      members, roles, invitations
+ *   /admin/tenants/{slug}/members      members, roles, invitations (an
+ *                                      open one can be withdrawn: its
+ *                                      link then says so)
  *   /admin/invite/{token}              accepting an invitation (public)
- *   /admin/tenants/{slug}/keys         API keys: create (shown once), revoke
+ *   /admin/tenants/{slug}/keys         API keys: create with scopes (at
+ *                                      least one; shown once), revoke
  *   /admin/tenants/{slug}/credentials  secrets by authRef: add, delete
  *   /admin/tenants/{slug}/audit        the tenant's audit log
  *   /admin/audit                       every tenant's (operators)

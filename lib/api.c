@@ -1,14 +1,13 @@
 #include "api.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apikey.h"
 #include "buf.h"
-#include "jobs.h"
+#include "cors.h"
 #include "log.h"
 #include "router.h"
 #include "schema.h"
@@ -16,16 +15,13 @@
 #include "workflow_jobs.h"
 #include "workflow_store.h"
 
-#define GENERATE_KIND WORKFLOW_JOBS_GENERATE
-#define GENERATE_WINDOW_S 3600
 #define LIST_DEFAULT 100
 #define VERSIONS_DEFAULT 50
 
 struct api {
 	const config_t *cfg;
-	schema_t *schema;
-	workflow_hosts_t *hosts;
-	workflow_ctx_t wctx;
+	router_route_t *routes; /* table's, in its order */
+	workflow_ctx_t *wctx; /* the schema and the outbound allowlist */
 };
 
 /* One request.  code/message, when set, say what a failing handler's
@@ -283,12 +279,6 @@ static int path_id(ctx_t *c, const http_request_t *req, long long *id)
 
 /* ------------------------------------------------------------ handlers */
 
-static const db_stmt_t q_generate_lock = {
-	"api_generate_lock",
-	"SELECT pg_advisory_xact_lock("
-	"  hashtextextended('canopy.api.generate', $1::bigint))",
-	1};
-
 /* Checks the generate body; fills *prompt and *name or the details. */
 static void generate_input(json_t *body, json_t *details,
 			   const char **prompt, const char **name, bool *deploy)
@@ -357,55 +347,46 @@ static int h_generate(http_request_t *req, http_response_t *resp, void *app)
 				  details);
 	json_decref(details);
 
-	long long tid = c->key.tenant_id, id = 0, job_id = 0, count = 0;
-	double oldest = 0;
+	long long tid = c->key.tenant_id;
 	int limit = c->api->cfg->generate_per_hour;
-	const char *p[] = {arena_printf(c->arena, "%lld", tid)};
-	/* The lock makes count-then-insert exact under concurrent requests
-	 * of one tenant; other tenants never wait for it. */
-	if ((rc = db_begin(c->db)) ||
-	    (rc = db_exec(c->db, c->arena, &q_generate_lock, p, NULL)) ||
-	    (rc = jobs_count_recent(c->db, c->arena, tid, GENERATE_KIND,
-				    GENERATE_WINDOW_S, &count, &oldest)))
-		goto out;
-	if (count >= limit) {
+	workflow_jobs_generate_t gen = {
+		.name = name, .prompt = prompt, .deploy = deploy};
+	workflow_jobs_started_t st;
+	workflow_row_t row;
+	if ((rc = db_begin(c->db)))
+		return rc;
+	rc = workflow_jobs_start_generate(c->db, c->arena, c->api->cfg, tid,
+					  &gen, &st);
+	if (rc == ERR_RATE_LIMITED) {
 		db_rollback(c->db);
-		long wait = limit > 0 ? (long)ceil(GENERATE_WINDOW_S - oldest)
-				      : GENERATE_WINDOW_S;
-		wait = wait < 1 ? 1 : wait > GENERATE_WINDOW_S ? GENERATE_WINDOW_S
-							       : wait;
-		set_header(resp, "Retry-After", arena_printf(c->arena, "%ld", wait));
+		set_header(resp, "Retry-After",
+			   arena_printf(c->arena, "%ld", st.retry_after));
 		return send_error(resp, 429, "rate_limited",
 				  arena_printf(c->arena,
 					       "At most %d generations an hour; "
 					       "try again in %ld seconds.",
-					       limit, wait),
+					       limit, st.retry_after),
 				  NULL);
 	}
-	workflow_store_change_t change;
-	if ((rc = workflow_store_create_as(c->db, c->arena, tid, name, prompt,
-					   WORKFLOW_GENERATING, &id, &change)))
-		goto out;
 	/* The answer shows the workflow as committed: the deployer may move
 	 * it on as soon as the job is visible. */
-	workflow_row_t row;
-	if ((rc = workflow_jobs_enqueue_generate(c->db, c->arena, c->api->cfg,
-						 tid, id, deploy, &job_id)) ||
-	    (rc = workflow_store_get(c->db, c->arena, tid, id, &row)) ||
-	    (rc = db_commit(c->db)))
-		goto out;
+	if (rc ||
+	    (rc = workflow_store_get(c->db, c->arena, tid, st.workflow_id,
+				     &row)) ||
+	    (rc = db_commit(c->db))) {
+		db_rollback(c->db);
+		return rc;
+	}
 	/* "generating", even if the deployer has moved it on already:
 	 * pages order the messages by updated_at. */
-	workflow_store_publish_change(&change);
+	workflow_store_publish_change(&st.change);
 	set_header(resp, "Location",
-		   arena_printf(c->arena, "/api/v1/workflows/%lld", id));
+		   arena_printf(c->arena, "/api/v1/workflows/%lld",
+				st.workflow_id));
 	return send_json(resp, 202,
 			 json_pack("{s:o, s:I}", "workflow",
 				   workflow_json(&row, false), "job_id",
-				   (json_int_t)job_id));
-out:
-	db_rollback(c->db);
-	return rc;
+				   (json_int_t)st.job_id));
 }
 
 static int h_list(http_request_t *req, http_response_t *resp, void *app)
@@ -451,7 +432,7 @@ static int h_put(http_request_t *req, http_response_t *resp, void *app)
 	    (rc = read_json(c, req, &graph)))
 		return rc;
 	json_t *errors = NULL;
-	if (workflow_validate(&c->api->wctx, graph, &errors) != 0) {
+	if (workflow_validate(c->api->wctx, graph, &errors) != 0) {
 		size_t n = json_array_size(errors);
 		return send_error(resp, 422, "invalid_graph",
 				  arena_printf(c->arena,
@@ -513,42 +494,38 @@ static int h_versions(http_request_t *req, http_response_t *resp, void *app)
 static int h_deploy(http_request_t *req, http_response_t *resp, void *app)
 {
 	ctx_t *c = app;
-	long long id, tid = c->key.tenant_id, job_id = 0;
+	long long id, tid = c->key.tenant_id;
 	workflow_row_t row;
 	int rc;
 	if ((rc = path_id(c, req, &id)) ||
 	    (rc = workflow_store_get(c->db, c->arena, tid, id, &row)))
 		return rc;
-	if (!row.json || !row.graph_hash)
-		return fail(c, ERR_CONFLICT, "no_graph",
-			    "This workflow has no graph yet: generate one or "
-			    "PUT it first.");
-	if (row.status == WORKFLOW_GENERATING)
-		return fail(c, ERR_CONFLICT, "busy",
-			    "A generation is running; deploy when it has "
-			    "finished.");
-	bool created = false;
-	workflow_store_change_t change;
+	const char *why;
+	if (workflow_jobs_deploy_check(&row, &why) != 0)
+		return strcmp(why, "busy") == 0
+			       ? fail(c, ERR_CONFLICT, "busy",
+				      "A generation is running; deploy when it "
+				      "has finished.")
+			       : fail(c, ERR_CONFLICT, "no_graph",
+				      "This workflow has no graph yet: generate "
+				      "one or PUT it first.");
+	workflow_jobs_started_t st;
 	/* One transaction: the deployer cannot see the job before the
 	 * status says deploying, so its own later status is never
 	 * overwritten by ours. */
 	if ((rc = db_begin(c->db)) ||
-	    (rc = workflow_store_update_status(c->db, c->arena, tid, id,
-					       WORKFLOW_DEPLOYING, NULL,
-					       &change)) ||
-	    (rc = workflow_jobs_enqueue_deploy(c->db, c->arena, c->api->cfg, tid,
-					       id, row.graph_hash, &job_id,
-					       &created)) ||
+	    (rc = workflow_jobs_start_deploy(c->db, c->arena, c->api->cfg, &row,
+					     &st)) ||
 	    (rc = db_commit(c->db))) {
 		db_rollback(c->db);
 		return rc;
 	}
-	workflow_store_publish_change(&change);
+	workflow_store_publish_change(&st.change);
 	set_header(resp, "Location",
 		   arena_printf(c->arena, "/api/v1/workflows/%lld/status", id));
 	return send_json(resp, 202,
 			 json_pack("{s:I, s:b, s:I, s:s, s:s}", "job_id",
-				   (json_int_t)job_id, "duplicate", !created,
+				   (json_int_t)st.job_id, "duplicate", !st.created,
 				   "workflow_id", (json_int_t)id, "graph_hash",
 				   row.graph_hash, "status", "deploying"));
 }
@@ -573,52 +550,94 @@ static int h_status(http_request_t *req, http_response_t *resp, void *app)
 			  jstr(r.updated_at)));
 }
 
-static const router_route_t routes[] = {
-	{"POST", "/api/v1/workflows/generate", ROUTER_PLATFORM, h_generate,
-	 "api.workflows.generate"},
-	{"GET", "/api/v1/workflows", ROUTER_PLATFORM, h_list,
-	 "api.workflows.list"},
-	{"GET", "/api/v1/workflows/{id}", ROUTER_PLATFORM, h_get,
-	 "api.workflows.get"},
-	{"PUT", "/api/v1/workflows/{id}", ROUTER_PLATFORM, h_put,
-	 "api.workflows.put"},
-	{"DELETE", "/api/v1/workflows/{id}", ROUTER_PLATFORM, h_delete,
-	 "api.workflows.delete"},
-	{"GET", "/api/v1/workflows/{id}/versions", ROUTER_PLATFORM, h_versions,
-	 "api.workflows.versions"},
-	{"POST", "/api/v1/workflows/{id}/deploy", ROUTER_PLATFORM, h_deploy,
-	 "api.workflows.deploy"},
-	{"GET", "/api/v1/workflows/{id}/status", ROUTER_PLATFORM, h_status,
-	 "api.workflows.status"},
+#define READ APIKEY_SCOPE_WORKFLOWS_READ
+#define WRITE APIKEY_SCOPE_WORKFLOWS_WRITE
+static const api_route_t table[] = {
+	{{"POST", "/api/v1/workflows/generate", ROUTER_PLATFORM, h_generate,
+	  "api.workflows.generate"}, WRITE},
+	{{"GET", "/api/v1/workflows", ROUTER_PLATFORM, h_list,
+	  "api.workflows.list"}, READ},
+	{{"GET", "/api/v1/workflows/{id}", ROUTER_PLATFORM, h_get,
+	  "api.workflows.get"}, READ},
+	{{"PUT", "/api/v1/workflows/{id}", ROUTER_PLATFORM, h_put,
+	  "api.workflows.put"}, WRITE},
+	{{"DELETE", "/api/v1/workflows/{id}", ROUTER_PLATFORM, h_delete,
+	  "api.workflows.delete"}, WRITE},
+	{{"GET", "/api/v1/workflows/{id}/versions", ROUTER_PLATFORM, h_versions,
+	  "api.workflows.versions"}, READ},
+	{{"POST", "/api/v1/workflows/{id}/deploy", ROUTER_PLATFORM, h_deploy,
+	  "api.workflows.deploy"}, WRITE},
+	{{"GET", "/api/v1/workflows/{id}/status", ROUTER_PLATFORM, h_status,
+	  "api.workflows.status"}, READ},
 };
-#define NROUTES (sizeof routes / sizeof routes[0])
+#undef READ
+#undef WRITE
+#define NROUTES (sizeof table / sizeof table[0])
+
+const api_route_t *api_routes(size_t *n)
+{
+	*n = NROUTES;
+	return table;
+}
+
+/* One known scope bit. */
+static bool one_scope(unsigned scope)
+{
+	size_t n;
+	const apikey_scope_t *all = apikey_scopes(&n);
+	for (size_t i = 0; i < n; i++)
+		if (all[i].bit == scope)
+			return true;
+	return false;
+}
+
 
 /* ------------------------------------------------------------ api */
 
+/* 403 unless the key has scope (RFC 6750's insufficient_scope). */
+static int need_scope(ctx_t *c, http_response_t *resp, unsigned scope)
+{
+	if (apikey_allows(&c->key, scope))
+		return 0;
+	const char *name = apikey_scopes_text(c->arena, scope, " ");
+	set_header(resp, "WWW-Authenticate",
+		   arena_printf(c->arena,
+				"Bearer realm=\"canopy\", error=\"insufficient_scope\", "
+				"scope=\"%s\"",
+				name));
+	return fail(c, ERR_FORBIDDEN, "insufficient_scope",
+		    arena_printf(c->arena,
+				 "This API key lacks the scope %s; an owner can "
+				 "make a key with it in the admin.",
+				 name));
+}
+
 api_t *api_new(const config_t *cfg, char *err, size_t errlen)
 {
+	router_route_t *routes = xmalloc(sizeof(router_route_t) * NROUTES);
+	for (size_t i = 0; i < NROUTES; i++) {
+		routes[i] = table[i].route;
+		if (!one_scope(table[i].scope)) {
+			snprintf(err, errlen, "api: route %s names no scope",
+				 table[i].route.name);
+			free(routes);
+			return NULL;
+		}
+	}
 	if (router_check(routes, NROUTES) != 0) {
 		snprintf(err, errlen, "api: the route table is invalid");
+		free(routes);
 		return NULL;
 	}
 	api_t *api = xcalloc(1, sizeof *api);
 	api->cfg = cfg;
-	char path[4096], serr[256] = "";
-	snprintf(path, sizeof path, "%s/workflow.schema.json",
-		 cfg->schema_dir ? cfg->schema_dir : ".");
-	api->schema = schema_load_file(path, serr, sizeof serr);
-	if (!api->schema) {
-		snprintf(err, errlen, "CANOPY_SCHEMA_DIR: %s: %s", path, serr);
+	api->routes = routes;
+	api->wctx = workflow_ctx_new(cfg->schema_dir, cfg->allowed_outbound_hosts,
+				     false, err, errlen);
+	if (!api->wctx) {
 		api_free(api);
 		return NULL;
 	}
-	if (workflow_hosts_parse(cfg->allowed_outbound_hosts, &api->hosts, serr,
-				 sizeof serr) != 0) {
-		snprintf(err, errlen, "ALLOWED_OUTBOUND_HOSTS: %s", serr);
-		api_free(api);
-		return NULL;
-	}
-	api->wctx = (workflow_ctx_t){.schema = api->schema, .hosts = api->hosts};
 	return api;
 }
 
@@ -626,8 +645,8 @@ void api_free(api_t *api)
 {
 	if (!api)
 		return;
-	schema_free(api->schema);
-	workflow_hosts_free(api->hosts);
+	workflow_ctx_free(api->wctx);
+	free(api->routes);
 	free(api);
 }
 
@@ -648,16 +667,27 @@ int api_serve(api_t *api, db_t *db, http_request_t *req,
 		   .read_ctx = read_ctx};
 	resp->status = 0;
 	int rc;
+	/* A browser asks before a cross-origin call, without the key: the
+	 * answer says only whether our origins may call at all. */
+	if (cors_is_preflight(req)) {
+		if (cors_preflight(api->cfg, req, resp, API_CORS_METHODS,
+				   API_CORS_HEADERS) != 0)
+			send_failure(&c, req, resp, ERR_INTERNAL);
+		set_header(resp, "Cache-Control", "no-store");
+		return resp->status ? 0 : ERR_INTERNAL;
+	}
 	/* A key first: without one nothing, not even which paths exist. */
 	if (!db)
 		rc = ERR_DB;
 	else
 		rc = apikey_authenticate(db, c.arena,
 					 http_header(req, STR("Authorization")),
-					 APIKEY_SCOPE_WORKFLOWS, &c.key);
+					 &c.key);
 	const router_route_t *route = NULL;
 	if (rc == 0)
-		rc = router_match(routes, NROUTES, req, &route);
+		rc = router_match(api->routes, NROUTES, req, &route);
+	if (rc == 0)
+		rc = need_scope(&c, resp, table[route - api->routes].scope);
 	if (rc == 0)
 		rc = route->handler(req, resp, &c);
 	if (db && db_in_transaction(db))
@@ -668,5 +698,7 @@ int api_serve(api_t *api, db_t *db, http_request_t *req,
 		send_failure(&c, req, resp, ERR_INTERNAL);
 	}
 	set_header(resp, "Cache-Control", "no-store");
+	if (cors_headers(api->cfg, req, resp, API_CORS_EXPOSE) != 0)
+		log_error("api: CORS headers refused");
 	return resp->status ? 0 : ERR_INTERNAL;
 }

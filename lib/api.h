@@ -18,12 +18,20 @@
  *
  * Every request carries "Authorization: Bearer <api key>" (lib/apikey);
  * the key's tenant scopes everything, so another tenant's workflow id is
- * a 404 exactly like one that does not exist.  Every answer is JSON with
+ * a 404 exactly like one that does not exist.  Each route requires one
+ * key scope (the GETs workflows:read, the rest workflows:write; see
+ * api_routes): a key without it gets 403 "insufficient_scope".  Every answer is JSON with
  * Cache-Control: no-store; errors are
  * {"error":{"code","message","details"?}}, details being
  * [{"pointer","message"}] for the fields at fault.  Slow work (generation,
  * deployment) becomes a job; a handler only reads and writes rows, and
  * never holds a stream (status streams are nchan's, see lib/publish).
+ *
+ * CORS: an answer to an Origin of Canopy's own (cors_origin_allowed)
+ * echoes it in Access-Control-Allow-Origin; every answer says
+ * Vary: Origin.  A preflight (OPTIONS with Access-Control-Request-Method)
+ * is answered before any key is asked for: 204 for our origins, 403
+ * without CORS headers for any other.
  *
  * No FastCGI here: the responder hands over the request, a way to read
  * its body, its database connection and a response to fill. */
@@ -37,14 +45,30 @@
 #include "db.h"
 #include "err.h"
 #include "http.h"
+#include "router.h"
 
 #define API_PREFIX "/api/"
 #define API_BODY_MAX (256u * 1024u) /* request bodies; nginx allows 1 MB */
 #define API_PROMPT_MAX 4000
 #define API_NAME_MAX 200
 #define API_LIST_MAX 500
+/* CORS (lib/cors): Canopy's own origins may call the API from a browser
+ * with these; every other origin gets no CORS header. */
+#define API_CORS_METHODS "GET, POST, PUT, DELETE"
+#define API_CORS_HEADERS "Authorization, Content-Type"
+#define API_CORS_EXPOSE "Location, Retry-After, WWW-Authenticate, X-Request-Id"
 
 typedef struct api api_t;
+
+/* A route of the API and the key scope it requires. */
+typedef struct {
+	router_route_t route;
+	unsigned scope; /* one APIKEY_SCOPE_* bit */
+} api_route_t;
+
+/* Every route of the API (a static table; *n gets its length), for
+ * tools that list them (canopy routes). */
+const api_route_t *api_routes(size_t *n);
 
 /* Loads what the API needs, once at start: the workflow schema
  * (cfg->schema_dir/workflow.schema.json) and the outbound host allowlist

@@ -49,10 +49,90 @@ static void key_hash(str_t key, char hex[HASH_HEX + 1])
 	sodium_bin2hex(hex, HASH_HEX + 1, md, sizeof md);
 }
 
+/* ------------------------------------------------------------ scopes */
+
+static const apikey_scope_t scopes[] = {
+	{APIKEY_SCOPE_WORKFLOWS_READ, "workflows:read",
+	 "list workflows and read them, their versions and status"},
+	{APIKEY_SCOPE_WORKFLOWS_WRITE, "workflows:write",
+	 "generate, replace, delete and deploy workflows"},
+};
+#define NSCOPES (sizeof scopes / sizeof scopes[0])
+
+const apikey_scope_t *apikey_scopes(size_t *n)
+{
+	*n = NSCOPES;
+	return scopes;
+}
+
+unsigned apikey_scope_parse(str_t name)
+{
+	for (size_t i = 0; i < NSCOPES; i++)
+		if (str_eq_c(name, scopes[i].name))
+			return scopes[i].bit;
+	return 0;
+}
+
+int apikey_scopes_parse(str_t list, unsigned *out)
+{
+	unsigned mask = 0;
+	*out = 0;
+	while (list.p && list.len) {
+		str_t one;
+		list = str_cut(list, ',', &one);
+		unsigned bit = apikey_scope_parse(str_trim(one));
+		if (!bit)
+			return ERR_INVALID;
+		mask |= bit;
+	}
+	if (!mask)
+		return ERR_INVALID;
+	*out = mask;
+	return 0;
+}
+
+const char *apikey_scopes_text(arena_t *a, unsigned mask, const char *sep)
+{
+	const char *text = "";
+	for (size_t i = 0; i < NSCOPES; i++)
+		if (mask & scopes[i].bit)
+			text = *text ? arena_printf(a, "%s%s%s", text, sep,
+						    scopes[i].name)
+				     : scopes[i].name;
+	return text;
+}
+
+bool apikey_allows(const apikey_t *k, unsigned need)
+{
+	return (k->scopes & need) == need;
+}
+
+/* The names stored in the row as bits; names this build does not know
+ * give nothing (a key is never allowed more than it names). */
+static unsigned scopes_of(const char *stored)
+{
+	unsigned mask = 0;
+	str_t list = str_c(stored);
+	while (list.p && list.len) {
+		str_t one;
+		list = str_cut(list, ',', &one);
+		mask |= apikey_scope_parse(one);
+	}
+	return mask;
+}
+
+/* An array literal of the scopes in mask, for a text[] parameter. */
+static const char *scopes_array(arena_t *a, unsigned mask)
+{
+	return arena_printf(a, "{%s}", apikey_scopes_text(a, mask, ","));
+}
+
+/* ------------------------------------------------------------ rows */
+
 #define KEY_COLUMNS                                                          \
 	"k.id, k.tenant_id, t.slug, k.name, k.prefix,"                       \
 	" to_json(k.created_at) #>> '{}', to_json(k.last_used_at) #>> '{}'," \
-	" to_json(k.revoked_at) #>> '{}'"
+	" to_json(k.revoked_at) #>> '{}', array_to_string(k.scopes, ',')"
 
 static void key_from(apikey_t *k, const PGresult *res, int r)
 {
@@ -65,6 +145,7 @@ static void key_from(apikey_t *k, const PGresult *res, int r)
 		.created_at = db_value(res, r, 5),
 		.last_used_at = db_value(res, r, 6),
 		.revoked_at = db_value(res, r, 7),
+		.scopes = scopes_of(db_value(res, r, 8)),
 	};
 }
 
@@ -72,9 +153,9 @@ static void key_from(apikey_t *k, const PGresult *res, int r)
 
 static const db_stmt_t q_create = {
 	"apikey_create",
-	"INSERT INTO api_keys (tenant_id, name, prefix, key_hash)"
-	" VALUES ($1, $2, $3, $4) RETURNING id",
-	4};
+	"INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes)"
+	" VALUES ($1, $2, $3, $4, $5::text[]) RETURNING id",
+	5};
 
 static bool valid_name(const char *name)
 {
@@ -88,12 +169,15 @@ static bool valid_name(const char *name)
 }
 
 int apikey_create(db_t *db, arena_t *a, long long tenant_id,
-		  const char *name, long long *id, const char **plaintext)
+		  const char *name, unsigned scope_mask, long long *id,
+		  const char **plaintext)
 {
 	if (!name)
 		name = "default";
-	if (!valid_name(name) || tenant_id <= 0)
+	if (!valid_name(name) || tenant_id <= 0 || scope_mask == 0 ||
+	    (scope_mask & ~APIKEY_SCOPES_ALL))
 		return ERR_INVALID;
+	const char *scope_list = scopes_array(a, scope_mask);
 	if (sodium_init() < 0)
 		return ERR_INTERNAL;
 	int rc = ERR_CONFLICT;
@@ -115,7 +199,8 @@ int apikey_create(db_t *db, arena_t *a, long long tenant_id,
 		sodium_memzero(sec, sizeof sec);
 		char hex[HASH_HEX + 1];
 		key_hash(str_c(key), hex);
-		const char *p[] = {db_param_ll(a, tenant_id), name, prefix, hex};
+		const char *p[] = {db_param_ll(a, tenant_id), name, prefix, hex,
+				   scope_list};
 		PGresult *res;
 		rc = db_exec(db, a, &q_create, p, &res);
 		if (rc == 0) {
@@ -132,13 +217,12 @@ int apikey_create(db_t *db, arena_t *a, long long tenant_id,
 static const db_stmt_t q_auth = {
 	"apikey_auth",
 	"SELECT " KEY_COLUMNS ", k.key_hash,"
-	"       $2::text IS NULL OR $2::text = ANY (k.scopes),"
 	"       t.status = 'active',"
 	"       k.last_used_at IS NULL"
 	"        OR k.last_used_at < now() - interval '1 minute'"
 	"  FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
 	" WHERE k.prefix = $1",
-	2};
+	1};
 
 static const db_stmt_t q_used = {
 	"apikey_used",
@@ -163,7 +247,7 @@ static bool is_true(const char *v)
 }
 
 int apikey_authenticate(db_t *db, arena_t *a, str_t authorization,
-			const char *scope, apikey_t *out)
+			apikey_t *out)
 {
 	memset(out, 0, sizeof *out);
 	str_t key = bearer_token(authorization);
@@ -171,13 +255,13 @@ int apikey_authenticate(db_t *db, arena_t *a, str_t authorization,
 		return ERR_UNAUTHORIZED;
 	char *prefix = str_dup(a, str_sub(key, sizeof KEY_TAG - 1,
 					  APIKEY_PREFIX_LEN));
-	const char *p[] = {prefix, scope};
+	const char *p[] = {prefix};
 	PGresult *res;
 	int rc = db_exec(db, a, &q_auth, p, &res);
 	if (rc)
 		return rc;
 	bool found = db_rows(res) == 1;
-	const char *stored = found ? db_value(res, 0, 8) : NULL;
+	const char *stored = found ? db_value(res, 0, 9) : NULL;
 	char want[HASH_HEX + 1];
 	/* The comparison runs, in constant time, whether or not the prefix
 	 * named a row. */
@@ -188,7 +272,7 @@ int apikey_authenticate(db_t *db, arena_t *a, str_t authorization,
 	bool match = sodium_memcmp(got, want, HASH_HEX) == 0;
 	if (!found || !match || !stored || db_value(res, 0, 7) != NULL)
 		return ERR_UNAUTHORIZED;
-	if (!is_true(db_value(res, 0, 9)) || !is_true(db_value(res, 0, 10)))
+	if (!is_true(db_value(res, 0, 10)))
 		return ERR_FORBIDDEN;
 	key_from(out, res, 0);
 	if (is_true(db_value(res, 0, 11))) {

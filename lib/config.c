@@ -145,6 +145,7 @@ int config_load(config_t *cfg, char *err, size_t errlen)
 	cfg->sql_dir = lookup("CANOPY_SQL_DIR", PKGDATADIR "/sql");
 	cfg->static_dir = lookup("CANOPY_STATIC_DIR", PKGDATADIR "/static");
 	cfg->schema_dir = lookup("CANOPY_SCHEMA_DIR", PKGDATADIR "/schema");
+	cfg->media_dir = lookup("CANOPY_MEDIA_DIR", NULL);
 	cfg->log_level = lookup("LOG_LEVEL", "info");
 	cfg->nchan_publish_url = lookup("CANOPY_NCHAN_PUBLISH_URL", NULL);
 	cfg->openai_api_key = lookup("OPENAI_API_KEY", NULL);
@@ -161,6 +162,10 @@ int config_load(config_t *cfg, char *err, size_t errlen)
 		return errorf(err, errlen,
 			      "CANOPY_DOMAIN must be a lower-case domain name "
 			      "with a dot, got '%.100s'", cfg->domain);
+	if (cfg->media_dir && cfg->media_dir[0] != '/')
+		return errorf(err, errlen,
+			      "CANOPY_MEDIA_DIR must be an absolute path, got "
+			      "'%.100s'", cfg->media_dir);
 	if (log_level_parse(cfg->log_level) < 0)
 		return errorf(err, errlen,
 			      "LOG_LEVEL must be debug, info, warn or error, "
@@ -226,6 +231,7 @@ static const struct {
 	{"CANOPY_SQL_DIR", offsetof(config_t, sql_dir)},
 	{"CANOPY_STATIC_DIR", offsetof(config_t, static_dir)},
 	{"CANOPY_SCHEMA_DIR", offsetof(config_t, schema_dir)},
+	{"CANOPY_MEDIA_DIR", offsetof(config_t, media_dir)},
 	{"LOG_LEVEL", offsetof(config_t, log_level)},
 	{"CANOPY_NCHAN_PUBLISH_URL", offsetof(config_t, nchan_publish_url)},
 	{"OPENAI_API_KEY", offsetof(config_t, openai_api_key)},

@@ -24,6 +24,9 @@ typedef struct {
 	const char *sql_dir;        /* CANOPY_SQL_DIR */
 	const char *static_dir;     /* CANOPY_STATIC_DIR */
 	const char *schema_dir;     /* CANOPY_SCHEMA_DIR: workflow.schema.json */
+	const char *media_dir;      /* CANOPY_MEDIA_DIR: uploads (logos), which
+				     * nginx serves as /media/; absolute; NULL:
+				     * uploads are off */
 	const char *log_level;      /* LOG_LEVEL */
 	int responder_threads;      /* CANOPY_RESPONDER_THREADS */
 	int deployer_workers;       /* CANOPY_DEPLOYER_WORKERS */

@@ -34,7 +34,17 @@ typedef struct {
 	const char *page_json;
 	const char *theme_json;
 	const char *updated; /* YYYY-MM-DD */
+	/* The admin's preview: shown on the platform host, where the
+	 * tenant's status stream (and its origin check) does not reach. */
+	bool preview;
 } tenant_row_t;
+
+/* Where the page's Status section listens for changes; none in a
+ * preview, which shows the status as it was when rendered. */
+static const char *events_url(const tenant_row_t *t)
+{
+	return t->preview ? NULL : "/events";
+}
 
 static const db_stmt_t q_tenant_page = {
 	"site_tenant_page",
@@ -263,7 +273,7 @@ static int status_json(db_t *db, arena_t *a, const tenant_row_t *t,
 					"reason", db_value(r, i, 3), "url",
 					db_value(r, i, 4)));
 	}
-	*out = json_pack("{s:s, s:o, s:b}", "events_url", "/events",
+	*out = json_pack("{s:s?, s:o, s:b}", "events_url", events_url(t),
 			 "workflows", list, "empty", json_array_size(list) == 0);
 	return *out ? 0 : ERR_INTERNAL;
 }
@@ -334,8 +344,8 @@ static int render_tenant(site_t *s, db_t *db, arena_t *a,
 		return rc;
 	}
 	if (!status)
-		status = json_pack("{s:s, s:[], s:b}", "events_url", "/events",
-				   "workflows", "empty", 1);
+		status = json_pack("{s:s?, s:[], s:b}", "events_url",
+				   events_url(t), "workflows", "empty", 1);
 	buf_t style;
 	buf_init(&style, a, 16 << 10);
 	buf_puts(&style, ":root{");
@@ -454,6 +464,7 @@ static int render_row(site_t *s, db_t *db, arena_t *a, const db_stmt_t *q,
 		.theme_json = db_value(r, 0, 3),
 		.updated = db_value(r, 0, 4),
 		.id = db_value(r, 0, 5),
+		.preview = q == &q_tenant_preview,
 	};
 	return render_tenant(s, db, a, &t, path, out);
 }

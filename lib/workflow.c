@@ -289,6 +289,51 @@ int workflow_hosts_parse(const char *list, workflow_hosts_t **out,
 	return 0;
 }
 
+/* What workflow_ctx_new hands out: the context first, so the pointer
+ * the caller holds is the allocation's. */
+typedef struct {
+	workflow_ctx_t ctx;
+	schema_t *schema;
+	workflow_hosts_t *hosts;
+} loaded_ctx_t;
+
+workflow_ctx_t *workflow_ctx_new(const char *schema_dir,
+				 const char *allowed_hosts,
+				 bool allow_loopback_http, char *err,
+				 size_t errlen)
+{
+	char path[4096], why[256] = "";
+	snprintf(path, sizeof path, "%s/workflow.schema.json",
+		 schema_dir ? schema_dir : ".");
+	loaded_ctx_t *l = xcalloc(1, sizeof *l);
+	l->schema = schema_load_file(path, why, sizeof why);
+	if (!l->schema) {
+		snprintf(err, errlen, "CANOPY_SCHEMA_DIR: %s: %s", path, why);
+		free(l);
+		return NULL;
+	}
+	if (workflow_hosts_parse(allowed_hosts, &l->hosts, why, sizeof why)) {
+		snprintf(err, errlen, "ALLOWED_OUTBOUND_HOSTS: %s", why);
+		schema_free(l->schema);
+		free(l);
+		return NULL;
+	}
+	l->ctx = (workflow_ctx_t){.schema = l->schema,
+				  .hosts = l->hosts,
+				  .allow_loopback_http = allow_loopback_http};
+	return &l->ctx;
+}
+
+void workflow_ctx_free(workflow_ctx_t *ctx)
+{
+	if (!ctx)
+		return;
+	loaded_ctx_t *l = (loaded_ctx_t *)ctx;
+	schema_free(l->schema);
+	workflow_hosts_free(l->hosts);
+	free(l);
+}
+
 bool workflow_hosts_allow(const workflow_hosts_t *h, const char *host,
 			  size_t len)
 {

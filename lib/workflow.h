@@ -119,6 +119,21 @@ typedef struct {
 					  allowlist (tests, development) */
 } workflow_ctx_t;
 
+/* A validation context loaded from files and settings, for programs
+ * that check graphs themselves (the API, the admin): the schema at
+ * schema_dir/workflow.schema.json (NULL dir: ".") and the allowlist
+ * allowed_hosts (ALLOWED_OUTBOUND_HOSTS, as workflow_hosts_parse).
+ * Returns a context the caller owns (workflow_ctx_free), or NULL with
+ * one line in err naming the setting at fault (CANOPY_SCHEMA_DIR or
+ * ALLOWED_OUTBOUND_HOSTS). */
+workflow_ctx_t *workflow_ctx_new(const char *schema_dir,
+				 const char *allowed_hosts,
+				 bool allow_loopback_http, char *err,
+				 size_t errlen);
+
+/* Frees a context from workflow_ctx_new (NULL is fine). */
+void workflow_ctx_free(workflow_ctx_t *ctx);
+
 /* Validates graph against ctx->schema, then runs the graph checks (also
  * when the schema failed, skipping parts too malformed to check).
  * Returns 0 when the graph is acceptable, ERR_INVALID when not.  When

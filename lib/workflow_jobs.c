@@ -1,6 +1,7 @@
 #include "workflow_jobs.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,95 @@ int workflow_jobs_enqueue_deploy(db_t *db, arena_t *a, const config_t *cfg,
 	int rc = jobs_enqueue(db, a, &j, &id, created);
 	if (rc == 0 && job_id)
 		*job_id = id;
+	return rc;
+}
+
+/* ------------------------------------------------------------ starting */
+
+/* The key text predates this module (the API took the lock first); kept
+ * so processes of both versions serialise on the same lock. */
+static const db_stmt_t q_generate_lock = {
+	"wfj_generate_lock",
+	"SELECT pg_advisory_xact_lock("
+	"  hashtextextended('canopy.api.generate', $1::bigint))",
+	1};
+
+int workflow_jobs_start_generate(db_t *db, arena_t *a, const config_t *cfg,
+				 long long tenant_id,
+				 const workflow_jobs_generate_t *req,
+				 workflow_jobs_started_t *out)
+{
+	*out = (workflow_jobs_started_t){0};
+	if (!db_in_transaction(db))
+		return ERR_INTERNAL;
+	if (!req->prompt || !*req->prompt)
+		return ERR_INVALID;
+	long long count = 0;
+	double oldest = 0;
+	int limit = cfg->generate_per_hour;
+	const char *p[] = {db_param_ll(a, tenant_id)};
+	int rc;
+	if ((rc = db_exec(db, a, &q_generate_lock, p, NULL)) ||
+	    (rc = jobs_count_recent(db, a, tenant_id, WORKFLOW_JOBS_GENERATE,
+				    WORKFLOW_JOBS_GENERATE_WINDOW_S, &count,
+				    &oldest)))
+		return rc;
+	if (count >= limit) {
+		long wait = limit > 0 ? (long)ceil(WORKFLOW_JOBS_GENERATE_WINDOW_S -
+						   oldest)
+				      : WORKFLOW_JOBS_GENERATE_WINDOW_S;
+		out->retry_after = wait < 1 ? 1
+				   : wait > WORKFLOW_JOBS_GENERATE_WINDOW_S
+					   ? WORKFLOW_JOBS_GENERATE_WINDOW_S
+					   : wait;
+		return ERR_RATE_LIMITED;
+	}
+	long long id = req->workflow_id;
+	if (id > 0)
+		rc = workflow_store_set_prompt(db, a, tenant_id, id, req->prompt,
+					       WORKFLOW_GENERATING, &out->change);
+	else
+		rc = workflow_store_create_as(db, a, tenant_id, req->name,
+					      req->prompt, WORKFLOW_GENERATING,
+					      &id, &out->change);
+	if (rc == 0)
+		rc = workflow_jobs_enqueue_generate(db, a, cfg, tenant_id, id,
+						    req->deploy, &out->job_id);
+	if (rc == 0) {
+		out->workflow_id = id;
+		out->created = true;
+	}
+	return rc;
+}
+
+int workflow_jobs_deploy_check(const workflow_row_t *row, const char **code)
+{
+	const char *why = NULL;
+	if (!row->json || !row->graph_hash)
+		why = "no_graph";
+	else if (row->status == WORKFLOW_GENERATING)
+		why = "busy";
+	if (code)
+		*code = why;
+	return why ? ERR_CONFLICT : 0;
+}
+
+int workflow_jobs_start_deploy(db_t *db, arena_t *a, const config_t *cfg,
+			       const workflow_row_t *row,
+			       workflow_jobs_started_t *out)
+{
+	*out = (workflow_jobs_started_t){.workflow_id = row->id};
+	if (!db_in_transaction(db))
+		return ERR_INTERNAL;
+	int rc = workflow_jobs_deploy_check(row, NULL);
+	if (rc == 0)
+		rc = workflow_store_update_status(db, a, row->tenant_id, row->id,
+						  WORKFLOW_DEPLOYING, NULL,
+						  &out->change);
+	if (rc == 0)
+		rc = workflow_jobs_enqueue_deploy(db, a, cfg, row->tenant_id,
+						  row->id, row->graph_hash,
+						  &out->job_id, &out->created);
 	return rc;
 }
 

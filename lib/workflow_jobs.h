@@ -45,6 +45,7 @@
 #include "db.h"
 #include "err.h"
 #include "jobs.h"
+#include "workflow_store.h"
 
 #define WORKFLOW_JOBS_GENERATE "workflow.generate"
 #define WORKFLOW_JOBS_DEPLOY "workflow.deploy"
@@ -87,6 +88,62 @@ int workflow_jobs_enqueue_deploy(db_t *db, arena_t *a, const config_t *cfg,
 				 long long tenant_id, long long workflow_id,
 				 const char *graph_hash, long long *job_id,
 				 bool *created) WARN_UNUSED;
+
+/* ------------------------------------------------------------ starting
+ * What a person's request does to start work on a workflow, shared by
+ * the JSON API and the admin screens.  Both run inside the caller's open
+ * transaction (ERR_INTERNAL without one), so the caller can write an
+ * audit entry with the change, and the deployer cannot see a job before
+ * the status that goes with it has committed.  After the commit, publish
+ * started.change with workflow_store_publish_change. */
+
+/* The window of the generation quota (cfg->generate_per_hour). */
+#define WORKFLOW_JOBS_GENERATE_WINDOW_S 3600
+
+typedef struct {
+	long long workflow_id; /* 0: a new workflow; else generate it again */
+	const char *name;      /* a new workflow's; NULL: "Untitled automation" */
+	const char *prompt;    /* required; at most 4000 characters */
+	bool deploy;           /* deploy the graph as soon as it is made */
+} workflow_jobs_generate_t;
+
+typedef struct {
+	long long workflow_id;
+	long long job_id;
+	bool created;          /* deploy: false when the same deployment was
+				* already pending (job_id is that job) */
+	long retry_after;      /* ERR_RATE_LIMITED: seconds until a slot frees */
+	workflow_store_change_t change; /* to publish after the commit */
+} workflow_jobs_started_t;
+
+/* Starts a generation for tenant_id: checks the tenant's quota of
+ * cfg->generate_per_hour workflow.generate jobs in the last
+ * WORKFLOW_JOBS_GENERATE_WINDOW_S seconds (a per-tenant advisory lock
+ * held to the end of the transaction makes count-then-insert exact under
+ * concurrent requests; other tenants never wait for it), then creates
+ * the workflow in status generating, or for req->workflow_id sets its
+ * prompt and status generating, and enqueues workflow.generate.
+ * ERR_RATE_LIMITED (out->retry_after set, 1..3600), ERR_NOT_FOUND (no
+ * such tenant or workflow), ERR_INVALID (no prompt), ERR_DB. */
+int workflow_jobs_start_generate(db_t *db, arena_t *a, const config_t *cfg,
+				 long long tenant_id,
+				 const workflow_jobs_generate_t *req,
+				 workflow_jobs_started_t *out) WARN_UNUSED;
+
+/* Whether row (as read by workflow_store_get) can be deployed now: 0, or
+ * ERR_CONFLICT with *code (may be NULL) "no_graph" (nothing generated or
+ * saved yet) or "busy" (a generation is running). */
+int workflow_jobs_deploy_check(const workflow_row_t *row, const char **code)
+	WARN_UNUSED;
+
+/* Starts deploying row's current graph (workflow_jobs_deploy_check
+ * first: ERR_CONFLICT): the status becomes deploying and
+ * workflow.deploy is enqueued (workflow_jobs_enqueue_deploy: a pending
+ * deployment of the same graph is not enqueued twice).  ERR_NOT_FOUND,
+ * ERR_DB. */
+int workflow_jobs_start_deploy(db_t *db, arena_t *a, const config_t *cfg,
+			       const workflow_row_t *row,
+			       workflow_jobs_started_t *out) WARN_UNUSED;
 
 /* The handlers (jobs_handler_fn) of the two kinds. */
 jobs_result_t workflow_jobs_generate(jobs_ctx_t *ctx);

@@ -120,6 +120,28 @@ int workflow_store_get(db_t *db, arena_t *a, long long tenant_id,
 	return 0;
 }
 
+static const db_stmt_t q_get_locked = {
+	"wfs_get_locked",
+	"SELECT " GET_COLUMNS " FROM workflows w"
+	" WHERE w.tenant_id = $1 AND w.id = $2 FOR UPDATE OF w",
+	2};
+
+int workflow_store_get_locked(db_t *db, arena_t *a, long long tenant_id,
+			      long long id, workflow_row_t *out)
+{
+	if (!db_in_transaction(db))
+		return ERR_INTERNAL; /* the lock would end with the statement */
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id)};
+	PGresult *res;
+	int rc = db_exec(db, a, &q_get_locked, p, &res);
+	if (rc)
+		return rc;
+	if (db_rows(res) == 0)
+		return ERR_NOT_FOUND;
+	row_from(out, res, 0);
+	return 0;
+}
+
 int workflow_store_list(db_t *db, arena_t *a, long long tenant_id, int limit,
 			workflow_row_t **rows, int *n)
 {
@@ -397,6 +419,29 @@ int workflow_store_update_status(db_t *db, arena_t *a, long long tenant_id,
 	return change_status(db, a, &q_status, p, false, change);
 }
 
+static const db_stmt_t q_set_prompt = {
+	"wfs_set_prompt",
+	"UPDATE workflows w"
+	"   SET prompt = $3, status = $4, status_reason = NULL,"
+	"       updated_at = now()"
+	"  FROM tenants t"
+	" WHERE t.id = w.tenant_id AND w.tenant_id = $1 AND w.id = $2"
+	" RETURNING " STATUS_COLUMNS,
+	4};
+
+int workflow_store_set_prompt(db_t *db, arena_t *a, long long tenant_id,
+			      long long id, const char *prompt,
+			      workflow_status_t status,
+			      workflow_store_change_t *change)
+{
+	const char *st = workflow_store_status_name(status);
+	if (!st || !prompt)
+		return ERR_INVALID;
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), prompt,
+			   st};
+	return change_status(db, a, &q_set_prompt, p, false, change);
+}
+
 int workflow_store_set_status(db_t *db, arena_t *a, long long tenant_id,
 			      long long id, workflow_status_t status,
 			      const char *reason)
@@ -575,4 +620,64 @@ int workflow_store_deployment_end(db_t *db, arena_t *a, long long tenant_id,
 	if (rc)
 		return rc;
 	return db_rows(res) == 0 ? ERR_NOT_FOUND : 0;
+}
+
+/* The workflow row decides ERR_NOT_FOUND, as for the versions. */
+static const db_stmt_t q_deployments = {
+	"wfs_deployments",
+	"SELECT d.id, d.job_id, d.attempt, d.driver, d.graph_hash, d.status,"
+	"       d.external_id, d.url, d.error, d.http_status, d.request_id,"
+	"       to_json(d.started_at) #>> '{}', to_json(d.finished_at) #>> '{}'"
+	"  FROM workflows w"
+	"  LEFT JOIN LATERAL ("
+	"       SELECT * FROM deployments x"
+	"        WHERE x.tenant_id = w.tenant_id AND x.workflow_id = w.id"
+	"        ORDER BY x.id DESC LIMIT $3) d ON true"
+	" WHERE w.tenant_id = $1 AND w.id = $2"
+	" ORDER BY d.id DESC",
+	3};
+
+int workflow_store_deployments(db_t *db, arena_t *a, long long tenant_id,
+			       long long id, int limit,
+			       workflow_deployment_t **rows, int *n)
+{
+	*rows = NULL;
+	*n = 0;
+	if (limit < 1 || limit > 1000)
+		return ERR_INVALID;
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id),
+			   db_param_ll(a, limit)};
+	PGresult *res;
+	int rc = db_exec(db, a, &q_deployments, p, &res);
+	if (rc)
+		return rc;
+	int count = db_rows(res);
+	if (count == 0)
+		return ERR_NOT_FOUND;
+	workflow_deployment_t *out = arena_calloc(a, (size_t)count, sizeof *out);
+	int k = 0;
+	for (int i = 0; i < count; i++) {
+		if (!db_value(res, i, 0))
+			continue; /* the workflow was never deployed */
+		out[k++] = (workflow_deployment_t){
+			.id = db_value_ll(res, i, 0),
+			.job_id = db_value(res, i, 1) ? db_value_ll(res, i, 1) : 0,
+			.attempt = (int)db_value_ll(res, i, 2),
+			.driver = db_value(res, i, 3),
+			.graph_hash = db_value(res, i, 4),
+			.status = db_value(res, i, 5),
+			.external_id = db_value(res, i, 6),
+			.url = db_value(res, i, 7),
+			.error = db_value(res, i, 8),
+			.http_status = db_value(res, i, 9)
+					       ? (long)db_value_ll(res, i, 9)
+					       : 0,
+			.request_id = db_value(res, i, 10),
+			.started_at = db_value(res, i, 11),
+			.finished_at = db_value(res, i, 12),
+		};
+	}
+	*rows = out;
+	*n = k;
+	return 0;
 }

@@ -170,6 +170,45 @@ void workflow_store_publish_change(const workflow_store_change_t *change);
 int workflow_store_publish(db_t *db, arena_t *a, long long tenant_id,
 			   long long id) WARN_UNUSED;
 
+/* As workflow_store_get, locking the row until the caller's transaction
+ * ends (FOR UPDATE), so what it read is still true when the caller
+ * changes it (ERR_INTERNAL without a transaction).  ERR_NOT_FOUND. */
+int workflow_store_get_locked(db_t *db, arena_t *a, long long tenant_id,
+			      long long id, workflow_row_t *out) WARN_UNUSED;
+
+/* Replaces the workflow's prompt (generating again from a new request)
+ * and sets status (reason cleared), in the caller's transaction; never
+ * publishes: *change (may be NULL) gets the message to publish after
+ * the commit.  ERR_NOT_FOUND. */
+int workflow_store_set_prompt(db_t *db, arena_t *a, long long tenant_id,
+			      long long id, const char *prompt,
+			      workflow_status_t status,
+			      workflow_store_change_t *change) WARN_UNUSED;
+
+/* One row of the deployments table: an attempt to ship a graph. */
+typedef struct {
+	long long id;
+	long long job_id;          /* 0 when unknown */
+	int attempt;
+	const char *driver;        /* "n8n" or "builder" */
+	const char *graph_hash;
+	const char *status;        /* "running", "succeeded" or "failed" */
+	const char *external_id;   /* or NULL */
+	const char *url;           /* or NULL */
+	const char *error;         /* or NULL */
+	long http_status;          /* 0 when none */
+	const char *request_id;    /* or NULL */
+	const char *started_at;    /* ISO 8601 */
+	const char *finished_at;   /* or NULL while running */
+} workflow_deployment_t;
+
+/* The deployment attempts of a workflow, newest first, at most limit
+ * (1..1000).  ERR_NOT_FOUND for a workflow that is not the tenant's. */
+int workflow_store_deployments(db_t *db, arena_t *a, long long tenant_id,
+			       long long id, int limit,
+			       workflow_deployment_t **rows, int *n)
+	WARN_UNUSED;
+
 /* The message set_status publishes for row (only id, name, status,
  * status_reason, last_run_url, editor_url, version and updated_at are
  * read).  A new reference the caller owns. */

@@ -112,7 +112,8 @@ CREATE INDEX login_throttle_updated_at ON login_throttle (updated_at);
 -- transaction as the change itself, so a change without its entry (or an
 -- entry for a change that was rolled back) cannot exist.  No foreign keys:
 -- the trail outlives the users and tenants it mentions.  tenant_id is NULL
--- for platform actions (creating a tenant, adding an operator); user_id is
+-- for platform actions (adding an operator; a tenant's creation is in its
+-- own log, and so in the operators' view as well); user_id is
 -- NULL when no person acted (the CLI, an API key, the deployer), and actor
 -- then says who did ("cli", "apikey:<prefix>", "system").  diff maps a
 -- JSON Pointer to {"old": ..., "new": ...} for every value that changed.

@@ -1,6 +1,7 @@
-/* Canopy tenant page: reveal-on-scroll and live automation status.
- * The page is complete without this file: it only adds motion and
- * updates the status badges in place when the server pushes a change. */
+/* Canopy tenant page: reveal-on-scroll, live automation status and
+ * first-party analytics.  The page is complete without this file: it only
+ * adds motion, updates the status badges in place when the server pushes
+ * a change, and counts views and call-to-action clicks. */
 (function () {
 	'use strict';
 
@@ -147,6 +148,48 @@
 		};
 	}
 
+	/* First-party analytics (lib/analytics.h): one page view when the
+	 * page is shown and one click per call to action, posted to this
+	 * site's own /_e.  The beacon carries the kind and nothing else: no
+	 * cookie, no identifier, no path; the server keeps a count per day.
+	 * A browser that asks not to be tracked (Do Not Track, Global
+	 * Privacy Control) sends nothing, though nothing here could follow
+	 * anyone: we take the request at its word.  Only the tenant's own
+	 * page counts, not the admin's preview of it (another path, another
+	 * host). */
+	function analytics() {
+		var body = document.body;
+		if (!navigator.sendBeacon || !body ||
+		    !body.classList.contains('page--site') ||
+		    window.location.pathname !== '/')
+			return;
+		if (navigator.doNotTrack === '1' || window.doNotTrack === '1' ||
+		    navigator.globalPrivacyControl === true)
+			return;
+		function send(kind) {
+			try {
+				navigator.sendBeacon('/_e', 'kind=' + kind);
+			} catch (e) {
+				/* a count lost is no reason to break the page */
+			}
+		}
+		function view() { send('page_view'); }
+		/* A page prerendered but never opened was not viewed. */
+		if (document.prerendering)
+			document.addEventListener('prerenderingchange', view, { once: true });
+		else
+			view();
+		document.addEventListener('click', function (e) {
+			var el = e.target;
+			while (el && el !== body && !(el.hasAttribute &&
+			       el.hasAttribute('data-cta')))
+				el = el.parentNode;
+			if (el && el !== body)
+				send('cta_click');
+		});
+	}
+
 	reveal();
 	liveStatus();
+	analytics();
 })();

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "admin_screen.h"
 #include "check_util.h"
 #include "log.h"
 
@@ -166,6 +167,28 @@ static http_response_t *serve(http_request_t *req, db_t *db,
 	return resp;
 }
 
+START_TEST(times_shown_in_utc)
+{
+	arena_t *ar = arena_new(0);
+	admin_ctx_t c = {.arena = ar};
+	ck_assert_ptr_null(admin_time(&c, NULL));
+	ck_assert_str_eq(admin_time(&c, "2026-11-24T17:10:54.144157+00:00"),
+			 "2026-11-24 17:10");
+	ck_assert_str_eq(admin_time(&c, "2026-11-24T17:10:54Z"),
+			 "2026-11-24 17:10");
+	/* another zone's offset is taken back to UTC, across midnight */
+	ck_assert_str_eq(admin_time(&c, "2026-11-25T01:30:00+02:00"),
+			 "2026-11-24 23:30");
+	ck_assert_str_eq(admin_time(&c, "2026-11-24T23:45:00.5-01:00"),
+			 "2026-11-25 00:45");
+	/* anything else is shown as it came */
+	ck_assert_str_eq(admin_time(&c, "yesterday"), "yesterday");
+	ck_assert_str_eq(admin_time(&c, "2026-11-24T17:10:54+0x:00"),
+			 "2026-11-24T17:10:54+0x:00");
+	arena_free(ar);
+}
+END_TEST
+
 START_TEST(login_form_renders)
 {
 	http_response_t *resp =
@@ -205,6 +228,57 @@ START_TEST(unauthenticated_redirects)
 			     "CONTENT_TYPE=application/x-www-form-urlencoded"),
 		     down, "");
 	ck_assert_int_eq(resp->status, 303);
+}
+END_TEST
+
+/* admin_routes_new gives the table admin_new serves: every route but the
+ * few public ones sends a person without a session to the sign-in form,
+ * whatever its method and parameters. */
+START_TEST(every_route_needs_a_session)
+{
+	size_t n = 0;
+	router_route_t *r = admin_routes_new(&n);
+	ck_assert_uint_ge(n, 30);
+	ck_assert_int_eq(router_check(r, n), 0);
+	size_t pub = 0;
+	bool rename = false, withdraw = false;
+	for (size_t i = 0; i < n; i++) {
+		rename |= strcmp(r[i].name, "admin.tenant_rename") == 0;
+		withdraw |= strcmp(r[i].name, "admin.member_invite_withdraw") == 0;
+		if (admin_route_public(&r[i])) {
+			pub++;
+			ck_assert_msg(strncmp(r[i].name, "public.", 7) == 0 ||
+					      strcmp(r[i].name, "admin.root") == 0 ||
+					      strncmp(r[i].name, "admin.login", 11) == 0,
+				      "%s is public", r[i].name);
+			continue;
+		}
+		/* the pattern with every {param} as "x1" */
+		char path[512] = "";
+		size_t len = 0;
+		for (const char *p = r[i].pattern; *p && len + 3 < sizeof path;) {
+			if (*p == '{') {
+				memcpy(path + len, "x1", 2);
+				len += 2;
+				p = strchr(p, '}') + 1;
+			} else {
+				path[len++] = *p++;
+			}
+		}
+		path[len] = '\0';
+		http_response_t *resp = serve(
+			request(r[i].method, path, "canopy.test",
+				"CONTENT_TYPE=application/x-www-form-urlencoded"),
+			down, "");
+		ck_assert_msg(resp->status == 303, "%s %s: %d", r[i].method, path,
+			      resp->status);
+		ck_assert(str_eq_c(http_response_header(resp, STR("Location")),
+				   "/admin/login"));
+		arena_reset(a);
+	}
+	ck_assert_uint_eq(pub, 5); /* /admin, the login form and post, invitations */
+	ck_assert(rename && withdraw);
+	free(r);
 }
 END_TEST
 
@@ -270,8 +344,10 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, slug_rules);
 	tcase_add_test(tc, slug_reserved);
 	tcase_add_test(tc, owns);
+	tcase_add_test(tc, times_shown_in_utc);
 	tcase_add_test(tc, login_form_renders);
 	tcase_add_test(tc, unauthenticated_redirects);
+	tcase_add_test(tc, every_route_needs_a_session);
 	tcase_add_test(tc, cross_site_login_refused);
 	tcase_add_test(tc, empty_login_rerenders);
 	tcase_add_test(tc, database_down);

@@ -69,7 +69,8 @@ static void setup(void)
 	log_init("check_api", LOG_ERROR);
 	snprintf(schema, sizeof schema, "apitest_%d", (int)getpid());
 	db = private_db_open(schema, (const char *const[]){
-		"0001_core.sql", "0002_jobs.sql", "0003_workflows.sql", NULL});
+		"0001_core.sql", "0002_jobs.sql", "0003_workflows.sql",
+		"0005_api_key_scopes.sql", NULL});
 	a = arena_new(0);
 
 	memset(&cfg, 0, sizeof cfg);
@@ -82,8 +83,8 @@ static void setup(void)
 
 	ta = make_tenant(slug_a, sizeof slug_a, "a");
 	tb = make_tenant(slug_b, sizeof slug_b, "b");
-	ck_assert_int_eq(apikey_create(db, a, ta, "a", NULL, &key_a), 0);
-	ck_assert_int_eq(apikey_create(db, a, tb, "b", NULL, &key_b), 0);
+	ck_assert_int_eq(apikey_create(db, a, ta, "a", APIKEY_SCOPES_ALL, NULL, &key_a), 0);
+	ck_assert_int_eq(apikey_create(db, a, tb, "b", APIKEY_SCOPES_ALL, NULL, &key_b), 0);
 }
 
 static void teardown(void)
@@ -635,6 +636,86 @@ START_TEST(list_and_delete)
 }
 END_TEST
 
+/* Every route names a scope: GETs read, everything else writes. */
+START_TEST(every_route_requires_one_scope)
+{
+	size_t n;
+	const api_route_t *r = api_routes(&n);
+	ck_assert_uint_ge(n, 8);
+	for (size_t i = 0; i < n; i++) {
+		bool get = strcmp(r[i].route.method, "GET") == 0;
+		ck_assert_msg(r[i].scope == (get ? APIKEY_SCOPE_WORKFLOWS_READ
+						 : APIKEY_SCOPE_WORKFLOWS_WRITE),
+			      "%s %s: scope %u", r[i].route.method, r[i].route.pattern,
+			      r[i].scope);
+		ck_assert(strncmp(r[i].route.pattern, "/api/v1/", 8) == 0);
+	}
+}
+END_TEST
+
+/* A key answers only what its scopes allow: 403 insufficient_scope in
+ * the API's error shape otherwise, and nothing changes. */
+START_TEST(keys_are_held_to_their_scopes)
+{
+	const char *reader, *writer;
+	ck_assert_int_eq(apikey_create(db, a, ta, "reader", APIKEY_SCOPE_WORKFLOWS_READ,
+				       NULL, &reader), 0);
+	ck_assert_int_eq(apikey_create(db, a, ta, "writer", APIKEY_SCOPE_WORKFLOWS_WRITE,
+				       NULL, &writer), 0);
+	long long id = generate(key_a, "scoped");
+	put_valid(key_a, id, 1);
+	char *graph = read_file(VALID_GRAPH);
+	struct {
+		const char *method, *uri, *body;
+		bool write;
+	} routes[] = {
+		{"POST", "/api/v1/workflows/generate", "{\"prompt\":\"no\"}", true},
+		{"GET", "/api/v1/workflows", NULL, false},
+		{"GET", wf_uri(id, NULL), NULL, false},
+		{"PUT", wf_uri(id, NULL), graph, true},
+		{"DELETE", wf_uri(id, NULL), NULL, true},
+		{"GET", wf_uri(id, "/versions"), NULL, false},
+		{"POST", wf_uri(id, "/deploy"), NULL, true},
+		{"GET", wf_uri(id, "/status"), NULL, false},
+	};
+	size_t nr;
+	(void)api_routes(&nr);
+	ck_assert_uint_eq(nr, sizeof routes / sizeof routes[0]); /* all tried */
+	long long jobs_before = sql_ll("SELECT count(*) FROM jobs", NULL);
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *key = routes[i].write ? reader : writer;
+		const char *need = routes[i].write ? "workflows:write" : "workflows:read";
+		answer_t ans = call(routes[i].method, routes[i].uri, key, routes[i].body);
+		ck_assert_msg(ans.status == 403, "%s %s: %d", routes[i].method,
+			      routes[i].uri, ans.status);
+		ck_assert_str_eq(error_code(&ans), "insufficient_scope");
+		const char *msg = json_string_value(
+			json_object_get(json_object_get(ans.body, "error"), "message"));
+		ck_assert_ptr_nonnull(msg);
+		ck_assert_ptr_nonnull(strstr(msg, need));
+		const char *www = header(&ans, "WWW-Authenticate");
+		ck_assert_ptr_nonnull(www);
+		ck_assert_ptr_nonnull(strstr(www, "insufficient_scope"));
+		ck_assert_ptr_nonnull(strstr(www, need));
+	}
+	free(graph);
+	/* nothing moved: no job, the workflow is there at version 1 */
+	ck_assert_int_eq(sql_ll("SELECT count(*) FROM jobs", NULL), jobs_before);
+	ck_assert_int_eq(sql_ll("SELECT version FROM workflows WHERE id = $1",
+				arena_printf(a, "%lld", id)), 1);
+	/* and each key does what it may */
+	answer_t ans = call("GET", wf_uri(id, "/status"), reader, NULL);
+	ck_assert_int_eq(ans.status, 200);
+	ans = call("POST", "/api/v1/workflows/generate", writer, "{}");
+	ck_assert_int_eq(ans.status, 422);
+	ans = call("DELETE", wf_uri(id, NULL), writer, NULL);
+	ck_assert_int_eq(ans.status, 204);
+	/* the scope is checked after the route: an unknown path stays 404 */
+	ans = call("GET", "/api/v1/nothing-here", reader, NULL);
+	ck_assert_int_eq(ans.status, 404);
+}
+END_TEST
+
 START_TEST(no_database_is_503)
 {
 	http_request_t req;
@@ -690,6 +771,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, another_tenants_workflow_is_not_found);
 	tcase_add_test(tc, deploy_is_idempotent_per_graph);
 	tcase_add_test(tc, list_and_delete);
+	tcase_add_test(tc, every_route_requires_one_scope);
+	tcase_add_test(tc, keys_are_held_to_their_scopes);
 	tcase_add_test(tc, no_database_is_503);
 	tcase_add_test(tc, bad_configuration_is_refused_at_start);
 	suite_add_tcase(s, tc);

@@ -8,7 +8,8 @@
 
 static const char *vars[] = {"CANOPY_CONFIG", "DATABASE_URL", "CANOPY_DOMAIN",
 			     "CANOPY_HTTPS_PORT", "LOG_LEVEL", "BUILDER_KIND",
-			     "CANOPY_SECRET_KEY", "OPENAI_BASE_URL", NULL};
+			     "CANOPY_SECRET_KEY", "OPENAI_BASE_URL",
+			     "CANOPY_MEDIA_DIR", NULL};
 
 static void clean_env(void)
 {
@@ -51,6 +52,13 @@ START_TEST(malformed_values_are_named)
 	setenv("BUILDER_KIND", "zapier", 1);
 	ck_assert_int_eq(config_load(&c, err, sizeof err), ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "BUILDER_KIND"));
+	clean_env();
+	setenv("CANOPY_MEDIA_DIR", "relative/media", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof err), ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "CANOPY_MEDIA_DIR"));
+	setenv("CANOPY_MEDIA_DIR", "/srv/canopy/media", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof err), 0);
+	ck_assert_str_eq(config_get(&c, "CANOPY_MEDIA_DIR"), "/srv/canopy/media");
 }
 END_TEST
 

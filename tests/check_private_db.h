@@ -28,6 +28,21 @@ static inline void private_db_run(db_t *db, const char *sql)
 	ck_assert_msg(rc == 0, "%.200s: %s", sql, db_error(db));
 }
 
+/* Runs sql/<migration> on db (in the private schema). */
+static inline void private_db_apply(db_t *db, const char *migration)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/sql/%s", TOP_SRCDIR, migration);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	char *text = calloc(1, PRIVATE_DB_SQL_MAX);
+	size_t n = fread(text, 1, PRIVATE_DB_SQL_MAX - 1, f);
+	fclose(f);
+	ck_assert_msg(n > 0 && n < PRIVATE_DB_SQL_MAX - 1, "%s", path);
+	private_db_run(db, text);
+	free(text);
+}
+
 static inline db_t *private_db_open(const char *schema,
 				    const char *const *migrations)
 {
@@ -40,18 +55,8 @@ static inline db_t *private_db_open(const char *schema,
 		 "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
 		 schema);
 	private_db_run(db, sql);
-	for (int i = 0; migrations[i]; i++) {
-		char path[1024];
-		snprintf(path, sizeof path, "%s/sql/%s", TOP_SRCDIR, migrations[i]);
-		FILE *f = fopen(path, "r");
-		ck_assert_msg(f != NULL, "cannot open %s", path);
-		char *text = calloc(1, PRIVATE_DB_SQL_MAX);
-		size_t n = fread(text, 1, PRIVATE_DB_SQL_MAX - 1, f);
-		fclose(f);
-		ck_assert_msg(n > 0 && n < PRIVATE_DB_SQL_MAX - 1, "%s", path);
-		private_db_run(db, text);
-		free(text);
-	}
+	for (int i = 0; migrations[i]; i++)
+		private_db_apply(db, migrations[i]);
 	return db;
 }
 

@@ -92,14 +92,20 @@ else
 	ok "malformed and missing asset URLs get 404"
 fi
 
-media="stack-test-$$.txt"
-echo "media $$" >"$CANOPY_RUN/media/$media"
+# Uploads are stored as <sha256>.<ext>; nginx serves those names only.
+echo "media $$" >"$tmp/media_in"
+media="$(sha256sum "$tmp/media_in" | cut -c1-64).png"
+cp "$tmp/media_in" "$CANOPY_RUN/media/$media"
 get "$DEMO/media/$media" -D "$tmp/mh" -o "$tmp/media" || fail "/media/$media not served"
 rm -f "$CANOPY_RUN/media/$media"
-cmp -s "$tmp/media" <(echo "media $$") || fail "/media/$media has the wrong content"
+cmp -s "$tmp/media" "$tmp/media_in" || fail "/media/$media has the wrong content"
 grep -qi '^cache-control: public, max-age=31536000, immutable' "$tmp/mh" ||
 	fail "/media/ lacks the immutable Cache-Control"
-ok "uploaded media served from the run directory with immutable caching"
+cp "$tmp/media_in" "$CANOPY_RUN/media/stack-test-$$.txt"
+code=$(status_of "$DEMO/media/stack-test-$$.txt")
+rm -f "$CANOPY_RUN/media/stack-test-$$.txt"
+[[ $code == 404 ]] || fail "/media/ served a name that is not a content hash ($code)"
+ok "uploaded media served from the run directory with immutable caching, by content-hash names only"
 
 # --- Host routing -------------------------------------------------------------
 code=$(status_of "$DEMO/" -H "Host: example.com")

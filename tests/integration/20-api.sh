@@ -3,7 +3,7 @@
 # the CLI, 401s, generate (202 + job), PUT with validation and versions,
 # hostile graphs and bodies, tenant isolation on every route, idempotent
 # deploy, status and versions, the tenant's /events stream, the
-# per-tenant generate limit, revoked keys.
+# per-tenant generate limit, key scopes (403), revoked keys.
 #
 # Two tenants of its own (deleted at exit).  Generations are posted with
 # "deploy": false so the stack's deployer (which runs them against the
@@ -96,6 +96,32 @@ expect 200 "$code" "a good key"
 [[ $(hdr Content-Type) == application/json* ]] || fail "API answers are not JSON"
 [[ -n $(hdr X-Request-Id) ]] || fail "no X-Request-Id"
 ok "401 (with WWW-Authenticate) without a key or with a bad one; 200, JSON, no-store with a good one"
+
+# --- scopes ---------------------------------------------------------------
+canopy apikey create --tenant "$B" --scopes workflows:bogus >/dev/null 2>"$tmp/cli.err" &&
+	fail "canopy apikey create accepted an unknown scope"
+grep -q 'workflows:read' "$tmp/cli.err" || fail "the CLI does not list the scopes: $(cat "$tmp/cli.err")"
+KR=$(canopy apikey create --tenant "$B" --name reader --scopes workflows:read 2>"$tmp/cli.err") ||
+	fail "canopy apikey create --scopes: $(cat "$tmp/cli.err")"
+grep -q 'scopes workflows:read' "$tmp/cli.err" || fail "the CLI does not say the scopes: $(cat "$tmp/cli.err")"
+[[ $(psql_q "SELECT scopes::text FROM api_keys WHERE prefix = '${KR:4:12}'") == '{workflows:read}' ]] ||
+	fail "the read key's scopes are stored as $(psql_q "SELECT scopes::text FROM api_keys WHERE prefix = '${KR:4:12}'")"
+[[ $(psql_q "SELECT scopes::text FROM api_keys WHERE key_hash = encode(sha256('$KA'::bytea), 'hex')") == \
+	'{workflows:read,workflows:write}' ]] || fail "a key made without --scopes lacks a scope"
+canopy apikey list --tenant "$B" >"$tmp/list" || fail "canopy apikey list (B)"
+grep -q "reader .*workflows:read " "$tmp/list" || fail "apikey list does not show the scopes: $(cat "$tmp/list")"
+code=$(api GET /workflows "$KR")
+expect 200 "$code" "a read key lists"
+code=$(api_json POST /workflows/generate "$KR" '{"prompt":"not allowed","deploy":false}')
+expect 403 "$code" "a read key generates"
+[[ $(error_code) == insufficient_scope ]] || fail "403 body: $(body)"
+jq -e '.error.message | contains("workflows:write")' "$tmp/body" >/dev/null || fail "the 403 does not name the scope: $(body)"
+[[ $(hdr WWW-Authenticate) == *'error="insufficient_scope"'*'scope="workflows:write"'* ]] ||
+	fail "WWW-Authenticate: '$(hdr WWW-Authenticate)'"
+[[ $(hdr Cache-Control) == no-store ]] || fail "the 403 is not no-store"
+[[ $(psql_q "SELECT count(*) FROM workflows w JOIN tenants t ON t.id = w.tenant_id WHERE t.slug = '$B'") == 0 ]] ||
+	fail "a refused generation made a workflow"
+ok "keys carry scopes (CLI --scopes, shown in list); a read key gets 403 insufficient_scope on a write"
 
 # --- /events of tenant A, watched from here on ----------------------------
 _curl "https://$A.$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT/events" -N --max-time 60 \

@@ -4,7 +4,10 @@
 # limit on sign-in posts, CSRF on every form, tenant isolation (404 for a
 # tenant one has no role in and for operator-only screens), tenant
 # creation with re-rendered errors and its audit entry, suspend and
-# unsuspend, password change, logout killing the cookie, no-store.
+# unsuspend, the list's search by name, slug and status, renaming (owners:
+# the name; operators: the slug too, the old one freed, the site moved at
+# once), password change, logout killing the cookie, nginx's 429 with
+# Retry-After, no-store.
 #
 # Every sign-in POST goes out from an address of its own (127.0.10.N: all
 # of 127/8 is loopback), so nginx's per-IP limit of 5r/m, kept as in
@@ -17,6 +20,9 @@ BASE="https://$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT"
 A=adm-a-$$
 B=adm-b-$$
 C=adm-new-$$
+C2=adm-moved-$$
+OW=owner-$$@example.com
+PW_OW='owner staple battery 6'
 ADM=ops-$$@example.com
 ED=editor-$$@example.com
 TH=victim-$$@example.com
@@ -28,9 +34,9 @@ tmp=$(mktemp -d)
 canopy() { "$CANOPY_BUILD/canopy" "$@"; }
 
 cleanup() {
-	psql_q "WITH t AS (DELETE FROM tenants WHERE slug IN ('$A', '$B', '$C') RETURNING theme_id)
+	psql_q "WITH t AS (DELETE FROM tenants WHERE slug IN ('$A', '$B', '$C', '$C2') RETURNING theme_id)
 		DELETE FROM themes WHERE id IN (SELECT theme_id FROM t)" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$ADM', '$ED', '$TH')" >/dev/null 2>&1 || true
+	psql_q "DELETE FROM users WHERE email IN ('$ADM', '$ED', '$TH', '$OW')" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -191,9 +197,9 @@ row=$(psql_q "SELECT t.id, t.status, p.is_published, t.theme_id IS NOT NULL
 	FROM tenants t JOIN pages p ON p.tenant_id = t.id WHERE t.slug = '$C'")
 C_ID=${row%%|*}
 [[ $row == "$C_ID|active|f|t" ]] || fail "the new tenant's rows: $row"
-audit=$(psql_q "SELECT user_id, object_type, diff->'/slug'->>'new' FROM audit_log
+audit=$(psql_q "SELECT user_id, tenant_id, object_type, diff->'/slug'->>'new' FROM audit_log
 	WHERE action = 'tenant.create' AND object_id = '$C_ID'")
-[[ $audit == "$ADM_ID|tenant|$C" ]] || fail "audit entry for the creation: '$audit'"
+[[ $audit == "$ADM_ID|$C_ID|tenant|$C" ]] || fail "audit entry for the creation (in the tenant's own log): '$audit'"
 code=$(status_of "https://$C.$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT/")
 [[ $code == 404 ]] || fail "the new tenant's unpublished page: $code"
 code=$(post_form /admin/tenants/new "$ADM_C" "csrf=$ADM_CSRF&slug=$C&name=Again")
@@ -212,10 +218,126 @@ expect 303 "$code" "suspend"
 code=$(post_form "/admin/tenants/$C/unsuspend" "$ADM_C" "csrf=$ADM_CSRF")
 expect 303 "$code" "unsuspend"
 [[ $(psql_q "SELECT status FROM tenants WHERE slug = '$C'") == active ]] || fail "not active again"
-[[ $(psql_q "SELECT string_agg(action || ':' || (diff->'/status'->>'new'), ',' ORDER BY id) FROM audit_log
-	WHERE tenant_id = $C_ID AND user_id = $ADM_ID") == "tenant.suspend:suspended,tenant.unsuspend:active" ]] ||
+audit=$(psql_q "SELECT string_agg(action || ':' || (diff->'/status'->>'new'), ',' ORDER BY id) FROM audit_log
+	WHERE tenant_id = $C_ID AND user_id = $ADM_ID AND action LIKE 'tenant.%suspend'")
+[[ $audit == "tenant.suspend:suspended,tenant.unsuspend:active" ]] ||
 	fail "suspend/unsuspend audit entries"
 ok "suspend and unsuspend (operator, CSRF-checked) are audited with their diff"
+
+# --- the list: search by name or slug, filter by status ---------------------------
+psql_q "UPDATE tenants SET status = 'suspended' WHERE slug = '$B'" >/dev/null
+code=$(req GET "/admin/?q=adm-&status=suspended" "$ADM_C")
+expect 200 "$code" "suspended tenants"
+has "/admin/tenants/$B\"" || fail "the suspended filter does not show $B"
+has "/admin/tenants/$A\"" && fail "the suspended filter shows the active $A"
+has '<option value="suspended" selected>' || fail "the status chosen is not kept"
+code=$(req GET "/admin/?q=adm-&status=active" "$ADM_C")
+expect 200 "$code" "active tenants"
+{ has "/admin/tenants/$A\"" && ! has "/admin/tenants/$B\""; } || fail "the active filter is wrong"
+code=$(req GET "/admin/?q=$(uri "New & Shiny")" "$ADM_C")
+expect 200 "$code" "search by name"
+has "/admin/tenants/$C\"" || fail "search by name does not find $C"
+code=$(req GET "/admin/?q=adm-&status=nonsense" "$ADM_C")
+expect 200 "$code" "an unknown status"
+{ has "/admin/tenants/$A\"" && has "/admin/tenants/$B\""; } || fail "an unknown status does not show all"
+code=$(req GET "/admin/?status=suspended" "$ED_C")
+expect 200 "$code" "the editor's suspended filter"
+has "/admin/tenants/$B\"" && fail "the editor's filter shows $B"
+psql_q "UPDATE tenants SET status = 'active' WHERE slug = '$B'" >/dev/null
+ok "the tenant list searches by name or slug and filters by status"
+
+# The list comes 200 at a time in slug order (the stack has 1000 seeded).
+code=$(req GET "/admin/" "$ADM_C")
+expect 200 "$code" "the first page"
+last=$(grep -o 'name="after" value="[^"]*"' "$tmp/body" | sed 's/.*value="//; s/"$//')
+[[ -n $last ]] || fail "no Next button on a list of more than 200"
+[[ $(grep -c 'href="/admin/tenants/[^"/]*"' "$tmp/body") -ge 200 ]] || fail "the first page has fewer than 200"
+code=$(req GET "/admin/?after=$(uri "$last")" "$ADM_C")
+expect 200 "$code" "the next page"
+has "/admin/tenants/$last\"" && fail "the next page repeats $last"
+first_next=$(grep -o 'href="/admin/tenants/[^"/]*"' "$tmp/body" | grep -v '/new"' | head -n 1 |
+	sed 's|.*/||; s/"$//')
+[[ $first_next > $last ]] || fail "the next page starts at $first_next, not after $last"
+has 'name="after" value=""' || fail "no way back to the first page"
+code=$(req GET "/admin/?q=adm-&after=$(uri "$A")" "$ADM_C")
+{ has "/admin/tenants/$B\"" && ! has "/admin/tenants/$A\""; } || fail "a searched page after $A is wrong"
+ok "the tenant list pages 200 at a time by slug, searches included"
+
+# --- rename ------------------------------------------------------------------------
+printf '%s\n' "$PW_OW" | canopy user add --email "$OW" --name "Owen Owner" \
+	--password-stdin >/dev/null 2>&1 || fail "canopy user add (owner)"
+canopy user member --email "$OW" --tenant "$C" --role owner >/dev/null 2>&1 || fail "canopy user member (owner)"
+canopy user member --email "$ED" --tenant "$C" --role editor >/dev/null 2>&1 || fail "canopy user member (editor of C)"
+code=$(login "$OW" "$PW_OW")
+expect 303 "$code" "owner sign-in"
+OW_C=$(cookie)
+code=$(req GET "/admin/tenants/$C" "$OW_C")
+expect 200 "$code" "the owner's overview"
+has "href=\"/admin/tenants/$C/rename\"" || fail "no rename link for the owner"
+OW_CSRF=$(csrf_of)
+code=$(req GET "/admin/tenants/$C" "$ED_C")
+has "/admin/tenants/$C/rename" && fail "the editor is offered rename"
+code=$(req GET "/admin/tenants/$C/rename" "$ED_C")
+expect 404 "$code" "the editor's rename form"
+code=$(post_form "/admin/tenants/$C/rename" "$ED_C" "csrf=$ED_CSRF&name=Editor+was+here")
+expect 404 "$code" "the editor renames"
+code=$(req GET "/admin/tenants/$A/rename" "$OW_C")
+expect 404 "$code" "the owner of $C renames $A"
+code=$(req GET "/admin/tenants/$C/rename" "$OW_C")
+expect 200 "$code" "the owner's rename form"
+has 'value="New &amp; Shiny"' || fail "the form does not show the name"
+has 'name="slug"' && fail "an owner is offered the slug"
+code=$(post_form "/admin/tenants/$C/rename" "$OW_C" "csrf=$OW_CSRF&name=+++")
+expect 422 "$code" "an empty name"
+{ has 'id="name-error"' && has 'aria-invalid="true"'; } || fail "no message next to the empty name"
+code=$(post_form "/admin/tenants/$C/rename" "$OW_C" "csrf=$OW_CSRF&name=Shiny+Owned&slug=owner-took-$$")
+expect 303 "$code" "the owner renames"
+[[ $(hdr Location) == "/admin/tenants/$C" ]] || fail "rename goes to $(hdr Location)"
+[[ $(psql_q "SELECT name || '|' || slug FROM tenants WHERE id = $C_ID") == "Shiny Owned|$C" ]] ||
+	fail "the owner's rename: $(psql_q "SELECT name || '|' || slug FROM tenants WHERE id = $C_ID")"
+OW_ID=$(psql_q "SELECT id FROM users WHERE email = '$OW'")
+[[ $(psql_q "SELECT diff->'/name'->>'old' || '>' || (diff->'/name'->>'new') || '|' || (diff ? '/slug')::text
+	FROM audit_log WHERE action = 'tenant.rename' AND tenant_id = $C_ID AND user_id = $OW_ID") == \
+	"New & Shiny>Shiny Owned|false" ]] || fail "the owner's rename is not audited as a name change"
+
+# The operator moves the site: publish it first, so the move shows.
+code=$(post_form "/admin/tenants/$C/page/publish" "$ADM_C" "csrf=$ADM_CSRF")
+expect 303 "$code" "publish $C"
+site_of() { echo "https://$1.$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT/"; }
+wait_for 5 bash -c "curl -s --cacert '$CANOPY_CA' --resolve '$C.$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT:127.0.0.1' \
+	'$(site_of "$C")' | grep -q 'Shiny Owned'" || fail "the published site does not show the name"
+code=$(req GET "/admin/tenants/$C/rename" "$ADM_C")
+expect 200 "$code" "the operator's rename form"
+has "name=\"slug\"" || fail "the operator is not offered the slug"
+code=$(post_form "/admin/tenants/$C/rename" "$ADM_C" "csrf=$ADM_CSRF&name=Moved&slug=www")
+expect 422 "$code" "a reserved slug"
+{ has 'id="slug-error"' && has 'reserved' && has 'value="www"' && has 'value="Moved"'; } ||
+	fail "a reserved slug is not explained with the input kept"
+code=$(post_form "/admin/tenants/$C/rename" "$ADM_C" "csrf=$ADM_CSRF&name=Moved&slug=$B")
+expect 422 "$code" "a taken slug"
+{ has 'taken' && has "value=\"$B\""; } || fail "a taken slug is not explained"
+code=$(post_form "/admin/tenants/$C/rename" "$ADM_C" "csrf=$ADM_CSRF&name=Moved&slug=No--Good")
+expect 422 "$code" "a malformed slug"
+[[ $(psql_q "SELECT name || '|' || slug FROM tenants WHERE id = $C_ID") == "Shiny Owned|$C" ]] ||
+	fail "a refused rename changed the tenant"
+code=$(post_form "/admin/tenants/$C/rename" "$ADM_C" "csrf=$ADM_CSRF&name=Moved+Along&slug=$C2")
+expect 303 "$code" "the operator moves the tenant"
+[[ $(hdr Location) == "/admin/tenants/$C2" ]] || fail "the move goes to $(hdr Location)"
+[[ $(psql_q "SELECT slug FROM tenants WHERE id = $C_ID") == "$C2" ]] || fail "the slug did not change"
+[[ $(psql_q "SELECT diff->'/slug'->>'old' || '>' || (diff->'/slug'->>'new') FROM audit_log
+	WHERE action = 'tenant.rename' AND tenant_id = $C_ID AND user_id = $ADM_ID") == "$C>$C2" ]] ||
+	fail "the move is not audited"
+code=$(status_of "$(site_of "$C")")
+[[ $code == 404 ]] || fail "the old address still answers $code"
+page=$(get "$(site_of "$C2")") || fail "the new address does not answer"
+grep -q 'Moved Along' <<<"$page" || fail "the new address shows a stale name"
+code=$(req GET "/admin/tenants/$C" "$OW_C")
+expect 404 "$code" "the old slug in the admin"
+code=$(req GET "/admin/tenants/$C2" "$OW_C")
+expect 200 "$code" "the owner follows the tenant"
+code=$(post_form /admin/tenants/new "$ADM_C" "csrf=$ADM_CSRF&slug=$C&name=Took+the+old+slug")
+expect 303 "$code" "a new tenant on the freed slug"
+ok "rename: owners change the name, operators also the slug (rules of a new one, input kept); the site moves at once, the old slug is free; audited"
 
 # --- password change -----------------------------------------------------------
 code=$(login "$ED" "$PW_ED")
@@ -289,6 +411,8 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 [[ ${statuses[0]} == 422 ]] || fail "the first empty sign-in: ${statuses[0]}"
 [[ " ${statuses[*]} " == *" 429 "* ]] || fail "no 429 from nginx in 8 quick sign-ins: ${statuses[*]}"
+expect 429 "${statuses[7]}" "the last of 8 quick sign-ins"
+[[ $(hdr Retry-After) == 60 ]] || fail "nginx's 429 for sign-ins: Retry-After '$(hdr Retry-After)'"
 code=$(req GET /admin/login "" --interface 127.0.20.1)
 expect 200 "$code" "the form from a limited address"
-ok "nginx limits sign-in POSTs per address (${statuses[*]}); GETs of the form are not counted"
+ok "nginx limits sign-in POSTs per address (${statuses[*]}, Retry-After 60); GETs of the form are not counted"

@@ -227,8 +227,9 @@ code=$(post_form "/admin/tenants/$A/page/publish" "$ED_C" "csrf=$CSRF")
 expect 303 "$code" "publish"
 wait_for 5 public_has "$A" "Fresh headline $$" || fail "the published page is not back"
 [[ $(psql_q "SELECT count(*) FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
+	JOIN pages p ON p.tenant_id = t.id AND a.object_id = p.id::text
 	WHERE t.slug = '$A' AND a.action IN ('page.publish', 'page.unpublish')") == 2 ]] ||
-	fail "publish and unpublish are not audited"
+	fail "publish and unpublish are not audited (with the page's id)"
 ok "unpublish: 404 in public, the preview still shows it (no-store, banner); publish brings it back; both audited"
 
 # --- versions --------------------------------------------------------------------

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The admin's team screens (lib/admin_team.c) through nginx over verified
 # TLS: members and invitations (the link shown once, accepted by a new
-# person who is then signed in, used links refused), roles (an editor
-# gets 404 where only owners may go; the last owner stays), API keys
-# (the key shown once works against /api/v1 until revoked), credentials
+# person who is then signed in, used and withdrawn links refused), roles
+# (an editor gets 404 where only owners may go; the last owner stays), API
+# keys (shown once, with the scopes ticked, works against /api/v1 within
+# them until revoked), nginx's limit on invitation posts, credentials
 # (stored sealed, never shown), the audit log per tenant and across
 # tenants, CSRF on every form, and an owner of A getting 404 on every
 # route of B.
 #
-# Every sign-in POST goes out from an address of its own (127.0.12.N),
-# as in 40-admin.sh, so nginx's per-IP limit on sign-ins is not hit.
+# Every sign-in POST and invitation POST goes out from an address of its
+# own (127.0.12.N), as in 40-admin.sh, so nginx's per-IP limits on them
+# are not hit but where this script tests one.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -139,7 +141,7 @@ expect 200 "$code" "the invitation, signed out"
 keep invite
 has 'name="password"' || fail "no account form"
 has "$NEW" || fail "the invited address is not shown"
-code=$(post_form "/admin/invite/$token" "" "name=Nina+New&password=short&confirm=short")
+code=$(post_form "/admin/invite/$token" "" "name=Nina+New&password=short&confirm=short" --interface "$(next_ip)")
 expect 422 "$code" "a short password"
 has 'value="Nina New"' || fail "the name was not kept"
 code=$(post_form "/admin/invite/$token" "" \
@@ -158,7 +160,8 @@ NEW_ID=$(psql_q "SELECT id FROM users WHERE email = '$NEW'")
 code=$(req GET "/admin/invite/$token" "")
 expect 410 "$code" "a used invitation"
 has "used already" || fail "no clear message for a used link"
-code=$(post_form "/admin/invite/$token" "" "name=Again&password=$(uri "$PW_NEW")&confirm=$(uri "$PW_NEW")")
+code=$(post_form "/admin/invite/$token" "" "name=Again&password=$(uri "$PW_NEW")&confirm=$(uri "$PW_NEW")" \
+	--interface "$(next_ip)")
 expect 410 "$code" "posting a used invitation"
 code=$(req GET "/admin/invite/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "")
 expect 404 "$code" "an unknown invitation"
@@ -172,6 +175,60 @@ code=$(req GET "$late" "")
 expect 410 "$code" "an expired invitation"
 has "expired" || fail "no clear message for an expired link"
 ok "the link creates the account, signs the person in, and works once"
+
+# --- withdrawing an invitation -------------------------------------------------------
+code=$(post_form "/admin/tenants/$A/members/invite" "$OA_C" "csrf=$OA_CSRF&email=gone-$$@example.com&role=editor")
+expect 200 "$code" "an invitation to withdraw"
+wd=$(grep -o "/admin/invite/[A-Za-z0-9_-]*" "$tmp/body" | head -n 1 || true)
+[[ -n $wd ]] || fail "no link"
+WD_ID=$(psql_q "SELECT id FROM invitations WHERE email = 'gone-$$@example.com'")
+code=$(req GET "/admin/tenants/$A/members" "$OA_C")
+expect 200 "$code" "members with an open invitation"
+has "action=\"/admin/tenants/$A/members/invitations/$WD_ID/withdraw\"" || fail "no withdraw form for the open invitation"
+keep members-withdraw
+code=$(post_form "/admin/tenants/$A/members/invitations/$WD_ID/withdraw" "$OA_C" "")
+expect 403 "$code" "withdraw without a CSRF token"
+code=$(post_form "/admin/tenants/$A/members/invitations/$WD_ID/withdraw" "$NEW_C" "csrf=$(csrf_for "$NEW_C")")
+expect 404 "$code" "an editor withdraws"
+code=$(post_form "/admin/tenants/$B/members/invitations/$WD_ID/withdraw" "$OB_C" "csrf=$OB_CSRF")
+expect 404 "$code" "B's owner withdraws A's invitation through B"
+code=$(post_form "/admin/tenants/$A/members/invitations/$WD_ID/withdraw" "$OB_C" "csrf=$OB_CSRF")
+expect 404 "$code" "B's owner withdraws A's invitation through A"
+[[ $(psql_q "SELECT revoked_at IS NULL FROM invitations WHERE id = $WD_ID") == t ]] || fail "a refused withdrawal withdrew"
+code=$(req GET "$wd" "")
+expect 200 "$code" "the link before it is withdrawn"
+code=$(post_form "/admin/tenants/$A/members/invitations/$WD_ID/withdraw" "$OA_C" "csrf=$OA_CSRF")
+expect 303 "$code" "withdraw"
+[[ $(hdr Location) == "/admin/tenants/$A/members" ]] || fail "withdraw goes to $(hdr Location)"
+[[ $(psql_q "SELECT revoked_at IS NOT NULL AND accepted_at IS NULL FROM invitations WHERE id = $WD_ID") == t ]] ||
+	fail "the invitation is not withdrawn"
+code=$(req GET "$wd" "")
+expect 410 "$code" "a withdrawn link"
+has "withdrawn" || fail "no clear message for a withdrawn link"
+code=$(post_form "$wd" "" "name=Too+Late&password=$(uri "$PW_NEW")&confirm=$(uri "$PW_NEW")" --interface "$(next_ip)")
+expect 410 "$code" "accepting a withdrawn link"
+[[ $(psql_q "SELECT count(*) FROM users WHERE email = 'gone-$$@example.com'") == 0 ]] || fail "a withdrawn link made an account"
+code=$(post_form "/admin/tenants/$A/members/invitations/$WD_ID/withdraw" "$OA_C" "csrf=$OA_CSRF")
+expect 404 "$code" "withdrawing twice"
+code=$(req GET "/admin/tenants/$A/members" "$OA_C")
+has "gone-$$@example.com" && fail "a withdrawn invitation is still listed"
+[[ $(psql_q "SELECT count(*) FROM audit_log WHERE action = 'member.invite_withdraw' AND object_id = '$WD_ID'
+	AND user_id = $OA_ID AND diff->'/withdrawn'->>'new' = 'true'") == 1 ]] || fail "the withdrawal is not audited"
+ok "an owner withdraws an open invitation (audited); its link then says so (410); others get 404"
+
+# --- nginx limits invitation posts per address ----------------------------------------
+statuses=()
+ip=$(next_ip)
+for i in 1 2 3 4 5 6 7 8; do
+	statuses+=("$(post_form "/admin/invite/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$i" "" "name=x" --interface "$ip")")
+done
+[[ ${statuses[0]} == 404 ]] || fail "the first invitation post: ${statuses[0]}"
+[[ ${statuses[7]} == 429 ]] || fail "no 429 from nginx in 8 quick invitation posts: ${statuses[*]}"
+expect 429 "${statuses[7]}" "nginx's 429 on invitation posts"
+[[ $(hdr Retry-After) == 60 ]] || fail "nginx's 429 for an invitation post: Retry-After '$(hdr Retry-After)'"
+code=$(req GET "/admin/invite/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1" "" --interface "$ip")
+expect 404 "$code" "the invitation page from a limited address"
+ok "nginx limits invitation posts per address (${statuses[*]}), with Retry-After; GETs are not counted"
 
 # --- what an editor may not do ----------------------------------------------------------
 NEW_CSRF=$(csrf_for "$NEW_C")
@@ -195,10 +252,40 @@ expect 404 "$code" "owner GET /admin/audit (operators only)"
 ok "an editor gets 404 on keys, credentials, audit and member management"
 
 # --- API keys ------------------------------------------------------------------------------
-code=$(post_form "/admin/tenants/$A/keys" "$OA_C" "csrf=$OA_CSRF&name=")
+code=$(req GET "/admin/tenants/$A/keys" "$OA_C")
+expect 200 "$code" "the keys page"
+for sc in workflows:read workflows:write; do
+	has "name=\"scope\" value=\"$sc\" checked" || fail "no ticked box for $sc"
+done
+code=$(post_form "/admin/tenants/$A/keys" "$OA_C" "csrf=$OA_CSRF&name=&scope=workflows:read")
 expect 422 "$code" "a key without a name"
-has 'class="admin-error"' || fail "no message next to the name"
-code=$(post_form "/admin/tenants/$A/keys" "$OA_C" "csrf=$OA_CSRF&name=CI+deploys")
+has 'id="key-name-error"' || fail "no message next to the name"
+code=$(post_form "/admin/tenants/$A/keys" "$OA_C" "csrf=$OA_CSRF&name=No+scope")
+expect 422 "$code" "a key without a scope"
+has 'id="scope-error"' || fail "no message next to the scopes"
+has 'value="No scope"' || fail "the name typed is not kept"
+has 'value="workflows:read" checked' && fail "a box not ticked comes back ticked"
+code=$(post_form "/admin/tenants/$A/keys" "$OA_C" "csrf=$OA_CSRF&name=Odd&scope=admin")
+expect 422 "$code" "a key with an unknown scope"
+has 'id="scope-error"' || fail "no message for an unknown scope"
+[[ $(psql_q "SELECT count(*) FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+	WHERE t.slug = '$A'") == 0 ]] || fail "a refused key form made a key"
+code=$(post_form "/admin/tenants/$A/keys" "$OA_C" "csrf=$OA_CSRF&name=Reader&scope=workflows:read")
+expect 200 "$code" "a read-only key"
+rkey=$(grep -o 'cnp_[0-9a-f]\{12\}_[A-Za-z0-9_-]\{43\}' "$tmp/body" | head -n 1 || true)
+[[ -n $rkey ]] || fail "the read key is not shown"
+has '<td class="admin-key-scopes">workflows:read</td>' || fail "the list does not show the read key's scope"
+code=$(_curl "$BASE/api/v1/workflows" -H "Authorization: Bearer $rkey" -o /dev/null -w '%{http_code}') || true
+[[ $code == 200 ]] || fail "the read key lists: $code"
+code=$(_curl "$BASE/api/v1/workflows/generate" -H "Authorization: Bearer $rkey" -H 'Content-Type: application/json' \
+	--data-binary '{"prompt":"no","deploy":false}' -o "$tmp/api" -w '%{http_code}') || true
+[[ $code == 403 && $(jq -r .error.code "$tmp/api") == insufficient_scope ]] ||
+	fail "the read key generates: $code $(cat "$tmp/api")"
+[[ $(psql_q "SELECT diff->'/scopes'->>'new' FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
+	WHERE t.slug = '$A' AND a.action = 'apikey.create'") == '["workflows:read"]' ]] ||
+	fail "the key's scopes are not in its audit entry"
+code=$(post_form "/admin/tenants/$A/keys" "$OA_C" \
+	"csrf=$OA_CSRF&name=CI+deploys&scope=workflows:read&scope=workflows:write")
 expect 200 "$code" "key creation"
 keep keys-created
 key=$(grep -o 'cnp_[0-9a-f]\{12\}_[A-Za-z0-9_-]\{43\}' "$tmp/body" | head -n 1 || true)
@@ -209,6 +296,7 @@ code=$(req GET "/admin/tenants/$A/keys" "$OA_C")
 expect 200 "$code" "keys"
 has "$key" && fail "the key is shown again"
 has "CI deploys" || fail "the key is not listed"
+has '<td class="admin-key-scopes">workflows:read, workflows:write</td>' || fail "the list does not show both scopes"
 KEY_ID=$(psql_q "SELECT k.id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 	WHERE t.slug = '$A' AND k.name = 'CI deploys'")
 code=$(post_form "/admin/tenants/$A/keys/$KEY_ID/revoke" "$OA_C" "csrf=$OA_CSRF")
@@ -217,7 +305,7 @@ code=$(_curl "$BASE/api/v1/workflows" -H "Authorization: Bearer $key" -o /dev/nu
 [[ $code == 401 ]] || fail "a revoked key: $code"
 code=$(req GET "/admin/tenants/$A/keys" "$OA_C")
 has "revoked" || fail "the key is not shown as revoked"
-ok "a key made in the form works against the API, is shown once, and stops at revoke"
+ok "keys made in the form carry the scopes ticked (at least one), are shown once, and stop at revoke"
 
 # --- credentials --------------------------------------------------------------------------
 code=$(post_form "/admin/tenants/$A/credentials" "$OA_C" \
@@ -259,9 +347,9 @@ expect 303 "$code" "credential delete"
 ok "a credential is stored sealed, never shown, and deleted"
 
 # --- tenant B's objects, for the isolation check --------------------------------------------
-code=$(post_form "/admin/tenants/$B/keys" "$OB_C" "csrf=$OB_CSRF&name=B+key")
+code=$(post_form "/admin/tenants/$B/keys" "$OB_C" "csrf=$OB_CSRF&name=B+key&scope=workflows:write")
 expect 200 "$code" "B's key"
-KEYB_ID=$(psql_q "SELECT k.id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE t.slug = '$B'")
+KEYB_ID=$(psql_q "SELECT k.id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE t.slug = '$B' AND k.name = 'B key'")
 code=$(post_form "/admin/tenants/$B/credentials" "$OB_C" \
 	"csrf=$OB_CSRF&name=bSecret&kind=httpBearerAuth&secret=$(uri '{"token": "b-'$$'"}')")
 expect 200 "$code" "B's credential"
@@ -325,27 +413,27 @@ code=$(req GET "$inv" "")
 expect 200 "$code" "the invitation of an existing account, signed out"
 has "has an account" || fail "no hint to sign in first"
 has 'name="password"' && fail "an account form for an existing account"
-code=$(post_form "$inv" "" "name=Evil&password=$(uri "$PW_NEW")&confirm=$(uri "$PW_NEW")")
+code=$(post_form "$inv" "" "name=Evil&password=$(uri "$PW_NEW")&confirm=$(uri "$PW_NEW")" --interface "$(next_ip)")
 expect 409 "$code" "creating an account over an existing one"
 code=$(req GET "$inv" "$OA_C")
 expect 200 "$code" "the invitation seen by another person"
 has "another address" || fail "no message for another signed-in person"
-code=$(post_form "$inv" "$OA_C" "csrf=$OA_CSRF")
+code=$(post_form "$inv" "$OA_C" "csrf=$OA_CSRF" --interface "$(next_ip)")
 expect 403 "$code" "accepting another person's invitation"
-code=$(post_form "$inv" "$OB_C" "")
+code=$(post_form "$inv" "$OB_C" "" --interface "$(next_ip)")
 expect 403 "$code" "accepting without a CSRF token"
 code=$(req GET "$inv" "$OB_C")
 expect 200 "$code" "the invitation, signed in"
 has "Accept the invitation" || fail "no accept button"
-code=$(post_form "$inv" "$OB_C" "csrf=$OB_CSRF")
+code=$(post_form "$inv" "$OB_C" "csrf=$OB_CSRF" --interface "$(next_ip)")
 expect 303 "$code" "accepting, signed in"
 [[ $(psql_q "SELECT m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
 	WHERE t.slug = '$A' AND m.user_id = $OB_ID") == viewer ]] || fail "B's owner did not join A"
 ok "a signed-in person accepts an invitation to their own address only"
 
 # --- the audit log ---------------------------------------------------------------------------
-for act in member.invite member.join apikey.create apikey.revoke credential.put \
-	credential.delete member.role member.remove; do
+for act in member.invite member.join member.invite_withdraw apikey.create apikey.revoke \
+	credential.put credential.delete member.role member.remove; do
 	[[ $(audit_count "$A" "$act") -ge 1 ]] || fail "no audit entry $act"
 done
 [[ $(psql_q "SELECT count(*) FROM audit_log a JOIN tenants t ON t.id = a.tenant_id
