@@ -229,10 +229,11 @@ static json_t *field_view(arena_t *a, const char *path, const char *label,
 	return f;
 }
 
-/* The template's view of page (as saved or as posted) with problems
- * ([{field, message}] or NULL) placed next to their fields. */
-static json_t *page_view(arena_t *a, const json_t *page,
-			 const json_t *problems)
+/* problems ([{field, message}] or NULL) as {field: message}: the first
+ * message of a field, or with join all of them (several contrast
+ * failures of one colour). */
+static json_t *errors_by_field(arena_t *a, const json_t *problems,
+			       bool join)
 {
 	json_t *errs = json_object();
 	size_t i;
@@ -240,9 +241,27 @@ static json_t *page_view(arena_t *a, const json_t *page,
 	json_array_foreach(problems, i, p) {
 		const char *field = json_string_value(json_object_get(p, "field"));
 		json_t *msg = json_object_get(p, "message");
-		if (field && json_is_string(msg) && !json_object_get(errs, field))
+		if (!field || !json_is_string(msg))
+			continue;
+		json_t *have = json_object_get(errs, field);
+		if (!have)
 			json_object_set(errs, field, msg);
+		else if (join)
+			json_object_set_new(
+				errs, field,
+				json_string(arena_printf(a, "%s %s",
+							 json_string_value(have),
+							 json_string_value(msg))));
 	}
+	return errs;
+}
+
+/* The template's view of page (as saved or as posted) with problems
+ * ([{field, message}] or NULL) placed next to their fields. */
+static json_t *page_view(arena_t *a, const json_t *page,
+			 const json_t *problems)
+{
+	json_t *errs = errors_by_field(a, problems, false);
 	json_t *f = json_object();
 	for (size_t k = 0; k < NSPECS; k++) {
 		const spec_t *s = &specs[k];
@@ -259,7 +278,7 @@ static json_t *page_view(arena_t *a, const json_t *page,
 	json_t *items = json_array();
 	const json_t *src = get_path(page, "features.items");
 	size_t n = json_array_size(src);
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const json_t *it = json_array_get(src, i);
 		const char *path = arena_printf(a, "features.items[%zu]", i);
 		const char *icon_path = arena_printf(a, "%s.icon", path);
@@ -844,25 +863,7 @@ static json_t *options(const char *const *names, const char *selected)
 static json_t *theme_view(arena_t *a, const json_t *theme,
 			  const json_t *problems)
 {
-	json_t *errs = json_object();
-	size_t i;
-	json_t *p;
-	json_array_foreach(problems, i, p) {
-		const char *field = json_string_value(json_object_get(p, "field"));
-		json_t *msg = json_object_get(p, "message");
-		if (!field || !json_is_string(msg))
-			continue;
-		json_t *have = json_object_get(errs, field);
-		if (have)
-			/* Several contrast failures for one colour: all of them. */
-			json_object_set_new(
-				errs, field,
-				json_string(arena_printf(a, "%s %s",
-							 json_string_value(have),
-							 json_string_value(msg))));
-		else
-			json_object_set(errs, field, msg);
-	}
+	json_t *errs = errors_by_field(a, problems, true);
 	json_t *list = json_array();
 	for (size_t k = 0; k < NCOLORS; k++) {
 		const char *path = arena_printf(a, "colors.%s", colors[k].key);

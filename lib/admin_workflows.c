@@ -552,6 +552,28 @@ out:
 	return rc;
 }
 
+/* The end of starting a generation or a deploy (rc: how the start
+ * went, in the open transaction): the audit entry, the commit, the
+ * status change published after it, and back to the workflow's page.
+ * Takes before and after. */
+static int finish_start(ctx_t *c, const tenant_t *t, long long wf_id, int rc,
+			const char *action, json_t *before, json_t *after,
+			const workflow_jobs_started_t *st, const char *notice)
+{
+	if (rc == 0)
+		rc = audit_write(c->db, c->arena, t->id, c->session.user.id,
+				 action, "workflow", id_text(c, wf_id), before,
+				 after);
+	json_decref(before);
+	json_decref(after);
+	if (rc || (rc = db_commit(c->db))) {
+		db_rollback(c->db);
+		return rc;
+	}
+	workflow_store_publish_change(&st->change);
+	return admin_redirect(c, wf_url(c, t, wf_id, notice));
+}
+
 static int h_generate(http_request_t *req, http_response_t *resp, void *app)
 {
 	(void)req;
@@ -593,20 +615,10 @@ static int h_generate(http_request_t *req, http_response_t *resp, void *app)
 		pg.prompt_err = rate_message(c, st.retry_after);
 		return render_page(c, &t, &cur, &pg);
 	}
-	json_t *before = json_pack("{s:s?}", "prompt", cur.prompt);
-	json_t *after = json_pack("{s:s}", "prompt", gen.prompt);
-	if (rc == 0)
-		rc = audit_write(c->db, c->arena, t.id, c->session.user.id,
-				 "workflow.generate", "workflow",
-				 id_text(c, w.id), before, after);
-	json_decref(before);
-	json_decref(after);
-	if (rc || (rc = db_commit(c->db))) {
-		db_rollback(c->db);
-		return rc;
-	}
-	workflow_store_publish_change(&st.change);
-	return admin_redirect(c, wf_url(c, &t, w.id, "?notice=generating"));
+	return finish_start(c, &t, w.id, rc, "workflow.generate",
+			    json_pack("{s:s?}", "prompt", cur.prompt),
+			    json_pack("{s:s}", "prompt", gen.prompt), &st,
+			    "?notice=generating");
 }
 
 static int h_deploy(http_request_t *req, http_response_t *resp, void *app)
@@ -638,25 +650,16 @@ static int h_deploy(http_request_t *req, http_response_t *resp, void *app)
 		return render_page(c, &t, &cur, &pg);
 	}
 	workflow_jobs_started_t st;
-	json_t *before = json_pack("{s:s, s:s?}", "status",
-				   workflow_store_status_name(cur.status),
-				   "deployed_hash", cur.deployed_hash);
-	json_t *after = json_pack("{s:s, s:s, s:i}", "status", "deploying",
-				  "graph_hash", cur.graph_hash, "version",
-				  cur.version);
-	if ((rc = workflow_jobs_start_deploy(c->db, c->arena, admin_config(c),
-					     &cur, &st)) == 0)
-		rc = audit_write(c->db, c->arena, t.id, c->session.user.id,
-				 "workflow.deploy", "workflow",
-				 id_text(c, w.id), before, after);
-	json_decref(before);
-	json_decref(after);
-	if (rc || (rc = db_commit(c->db))) {
-		db_rollback(c->db);
-		return rc;
-	}
-	workflow_store_publish_change(&st.change);
-	return admin_redirect(c, wf_url(c, &t, w.id, "?notice=deploying"));
+	rc = workflow_jobs_start_deploy(c->db, c->arena, admin_config(c), &cur,
+					&st);
+	return finish_start(c, &t, w.id, rc, "workflow.deploy",
+			    json_pack("{s:s, s:s?}", "status",
+				      workflow_store_status_name(cur.status),
+				      "deployed_hash", cur.deployed_hash),
+			    json_pack("{s:s, s:s, s:i}", "status", "deploying",
+				      "graph_hash", cur.graph_hash, "version",
+				      cur.version),
+			    &st, "?notice=deploying");
 }
 
 static int send_body(ctx_t *c, const char *type, const char *body,

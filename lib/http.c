@@ -271,7 +271,7 @@ static int set_host(http_request_t *req, str_t h)
 }
 
 /* ^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$ */
-static bool valid_slug(str_t s)
+bool http_slug_valid(str_t s)
 {
 	if (s.len == 0 || s.len > 63 || s.p[0] == '-' || s.p[s.len - 1] == '-')
 		return false;
@@ -488,7 +488,7 @@ int http_request_init(http_request_t *req, arena_t *arena, char **envp)
 		return rc;
 	if ((rc = set_host(req, host)))
 		return rc;
-	if (slug.len && !valid_slug(slug))
+	if (slug.len && !http_slug_valid(slug))
 		return fail(req, ERR_INVALID, "bad slug");
 	req->slug = slug.len ? slug : STR("");
 	return set_content_length(req, clen);

@@ -193,6 +193,11 @@ int http_url_encode(buf_t *out, str_t in);
  * into envp; p == NULL when absent. */
 str_t http_cookie(const http_request_t *req, const char *name);
 
+/* Whether s is a tenant slug as nginx's server_name captures it: one DNS
+ * label of a-z, 0-9 and '-', 1..63 long, not starting or ending with
+ * '-' (the admin's rules for new slugs are stricter: admin_slug_check). */
+bool http_slug_valid(str_t s);
+
 /* ---------------------------------------------------------------- response */
 
 typedef struct {

@@ -523,22 +523,35 @@ static const db_stmt_t q_versions = {
 	" ORDER BY v.version DESC",
 	3};
 
+/* Runs q, a query of rows belonging to workflow id of tenant_id
+ * ($1, $2) at most limit ($3, 1..1000) of them, LEFT JOINed to the
+ * workflow so that zero rows means no such workflow (ERR_NOT_FOUND) and
+ * one row of NULLs a workflow with none. */
+static int workflow_rows(db_t *db, arena_t *a, const db_stmt_t *q,
+			 long long tenant_id, long long id, int limit,
+			 PGresult **res)
+{
+	if (limit < 1 || limit > 1000)
+		return ERR_INVALID;
+	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id),
+			   db_param_ll(a, limit)};
+	int rc = db_exec(db, a, q, p, res);
+	if (rc)
+		return rc;
+	return db_rows(*res) == 0 ? ERR_NOT_FOUND : 0;
+}
+
 int workflow_store_versions(db_t *db, arena_t *a, long long tenant_id,
 			    long long id, int limit, workflow_version_t **rows,
 			    int *n)
 {
 	*rows = NULL;
 	*n = 0;
-	if (limit < 1 || limit > 1000)
-		return ERR_INVALID;
-	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id), db_param_ll(a, limit)};
 	PGresult *res;
-	int rc = db_exec(db, a, &q_versions, p, &res);
+	int rc = workflow_rows(db, a, &q_versions, tenant_id, id, limit, &res);
 	if (rc)
 		return rc;
 	int count = db_rows(res);
-	if (count == 0)
-		return ERR_NOT_FOUND;
 	workflow_version_t *out = arena_calloc(a, (size_t)count, sizeof *out);
 	int k = 0;
 	for (int i = 0; i < count; i++) {
@@ -643,17 +656,11 @@ int workflow_store_deployments(db_t *db, arena_t *a, long long tenant_id,
 {
 	*rows = NULL;
 	*n = 0;
-	if (limit < 1 || limit > 1000)
-		return ERR_INVALID;
-	const char *p[] = {db_param_ll(a, tenant_id), db_param_ll(a, id),
-			   db_param_ll(a, limit)};
 	PGresult *res;
-	int rc = db_exec(db, a, &q_deployments, p, &res);
+	int rc = workflow_rows(db, a, &q_deployments, tenant_id, id, limit, &res);
 	if (rc)
 		return rc;
 	int count = db_rows(res);
-	if (count == 0)
-		return ERR_NOT_FOUND;
 	workflow_deployment_t *out = arena_calloc(a, (size_t)count, sizeof *out);
 	int k = 0;
 	for (int i = 0; i < count; i++) {

@@ -293,19 +293,13 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, secrets_are_redacted);
 	suite_add_tcase(s, tc);
 
-	const char *url = getenv("DATABASE_URL");
-	if (!url || !*url) {
-		printf("database cases skipped: DATABASE_URL is not set\n");
+	TCase *td = db_tcase(s, db_setup, db_teardown, 30);
+	if (!td)
 		return s;
-	}
-	TCase *td = tcase_create("database");
-	tcase_set_timeout(td, 30);
-	tcase_add_checked_fixture(td, db_setup, db_teardown);
 	tcase_add_test(td, entries_are_written_only_inside_a_transaction);
 	tcase_add_test(td, platform_actions_and_actors);
 	tcase_add_test(td, malformed_entries_are_refused);
 	tcase_add_test(td, huge_diffs_keep_only_the_paths);
-	suite_add_tcase(s, td);
 	return s;
 }
 

@@ -42,4 +42,23 @@ static char *test_url_with_schema(const char *schema)
 		return ck_run_suite(make_suite());                       \
 	}
 
+/* For a suite with cases that run without a database too: a test case
+ * "database" with the fixture and a timeout in seconds, added to s; NULL
+ * (and a line saying so) without DATABASE_URL, where those cases are
+ * skipped. */
+static inline TCase *db_tcase(Suite *s, void (*setup)(void),
+			      void (*teardown)(void), int timeout)
+{
+	const char *url = getenv("DATABASE_URL");
+	if (!url || !*url) {
+		printf("database cases skipped: DATABASE_URL is not set\n");
+		return NULL;
+	}
+	TCase *td = tcase_create("database");
+	tcase_set_timeout(td, timeout);
+	tcase_add_checked_fixture(td, setup, teardown);
+	suite_add_tcase(s, td);
+	return td;
+}
+
 #endif

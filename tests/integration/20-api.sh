@@ -20,8 +20,6 @@ LIMIT=${CANOPY_GENERATE_PER_HOUR:-30}
 tmp=$(mktemp -d)
 events_pid=
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 cleanup() {
 	if [[ -n $events_pid ]]; then kill "$events_pid" 2>/dev/null || true; fi
 	if [[ -n ${CANOPY_FAKE_N8N_URL:-} ]]; then

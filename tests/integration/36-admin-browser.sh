@@ -21,12 +21,10 @@ PW_OPERATOR='operator browser staple 36'
 PW_MEMBER='member browser staple 36'
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 forget() {
 	psql_q "WITH t AS (DELETE FROM tenants WHERE slug = '$SLUG' RETURNING theme_id)
 		DELETE FROM themes WHERE id IN (SELECT theme_id FROM t)" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$OPERATOR', '$MEMBER')" >/dev/null 2>&1 || true
+	drop_users "$OPERATOR" "$MEMBER"
 }
 trap 'forget; rm -rf "$tmp"' EXIT
 forget

@@ -31,12 +31,10 @@ PW_ED='editor battery staple 2'
 PW_TH='victim password long 3'
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 cleanup() {
 	psql_q "WITH t AS (DELETE FROM tenants WHERE slug IN ('$A', '$B', '$C', '$C2') RETURNING theme_id)
 		DELETE FROM themes WHERE id IN (SELECT theme_id FROM t)" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$ADM', '$ED', '$TH', '$OW')" >/dev/null 2>&1 || true
+	drop_users "$ADM" "$ED" "$TH" "$OW"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

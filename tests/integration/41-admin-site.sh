@@ -21,12 +21,10 @@ PW_ED='editor battery staple 41'
 PW_VW='viewer battery staple 41'
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 cleanup() {
 	psql_q "WITH t AS (DELETE FROM tenants WHERE slug IN ('$A', '$B') RETURNING theme_id)
 		DELETE FROM themes WHERE id IN (SELECT theme_id FROM t)" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$ED', '$VW')" >/dev/null 2>&1 || true
+	drop_users "$ED" "$VW"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -30,11 +30,9 @@ PW_NEW='new editor battery 4'
 SECRET="xoxb-team-secret-$$-value"
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 cleanup() {
 	psql_q "DELETE FROM tenants WHERE slug IN ('$A', '$B')" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$OA', '$OB', '$ADM', '$NEW')" >/dev/null 2>&1 || true
+	drop_users "$OA" "$OB" "$ADM" "$NEW"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -31,8 +31,6 @@ PW_EB='workflow other staple 43'
 HOOK=adm-lead-$$
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 # fake BASE METHOD PATH [BODY]: a control call to a fake (loopback http).
 fake() {
 	local -a data=()
@@ -44,7 +42,7 @@ cleanup() {
 	fake "$CANOPY_FAKE_OPENAI_URL" POST /_fake/reset '{}' >/dev/null 2>&1 || true
 	fake "$CANOPY_FAKE_N8N_URL" POST /_fake/mode '{"mode":"ok"}' >/dev/null 2>&1 || true
 	psql_q "DELETE FROM tenants WHERE slug IN ('$A', '$B')" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$ED', '$VW', '$EB')" >/dev/null 2>&1 || true
+	drop_users "$ED" "$VW" "$EB"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -32,13 +32,12 @@ ACCESS_LOG=$CANOPY_LOGS/nginx-access.log
 ERROR_LOG=$CANOPY_LOGS/nginx-error.log
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
 site() { echo "https://$1.$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT"; }
 SA=$(site "$A")
 
 cleanup() {
 	psql_q "DELETE FROM tenants WHERE slug IN ('$A', '$B', '$D', '$S')" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$OA', '$OB', '$ADM')" >/dev/null 2>&1 || true
+	drop_users "$OA" "$OB" "$ADM"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

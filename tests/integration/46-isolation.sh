@@ -51,12 +51,10 @@ PW_OB='isolation owner b pass 4'
 WFB_NAME="B secret flow $$"
 tmp=$(mktemp -d)
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 cleanup() {
 	psql_q "WITH t AS (DELETE FROM tenants WHERE slug IN ('$A', '$B') RETURNING theme_id)
 		DELETE FROM themes WHERE id IN (SELECT theme_id FROM t)" >/dev/null 2>&1 || true
-	psql_q "DELETE FROM users WHERE email IN ('$ADM', '$EA', '$OA', '$OB')" >/dev/null 2>&1 || true
+	drop_users "$ADM" "$EA" "$OA" "$OB"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

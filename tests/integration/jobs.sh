@@ -17,8 +17,6 @@ H="https://$CANOPY_DOMAIN:$CANOPY_HTTPS_PORT"
 mkdir -p "$DIR"
 declare -A PID=()
 
-canopy() { "$CANOPY_BUILD/canopy" "$@"; }
-
 cleanup() {
 	local name
 	for name in "${!PID[@]}"; do

@@ -94,6 +94,18 @@ psql_q() {
 	"$CANOPY_PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c "$1"
 }
 
+# The CLI as built for this run.
+canopy() { "$CANOPY_BUILD/canopy" "$@"; }
+
+# drop_users EMAIL...: removes the people a script made (for its cleanup:
+# never fails).  The addresses are the script's own, made of safe
+# characters.
+drop_users() {
+	local list
+	list=$(printf "'%s'," "$@")
+	psql_q "DELETE FROM users WHERE email IN (${list%,})" >/dev/null 2>&1 || true
+}
+
 # pg_restart: restarts the test stack's PostgreSQL (fast shutdown) and
 # waits until it accepts connections again.
 pg_restart() {
